@@ -1,0 +1,27 @@
+/**
+ * Two tiers, told apart by file name:
+ *   *.unit.test.ts — pure, fast, no I/O.
+ *   *.int.test.ts  — real nats-server (spawned per suite) and embedded SurrealDB.
+ * @type {import('jest').Config}
+ */
+const tsJest = [
+  'ts-jest',
+  { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: ['TS151001'] } },
+];
+const shared = {
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': tsJest },
+  testEnvironment: 'node',
+};
+export default {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.unit.test.ts'] },
+    {
+      ...shared,
+      displayName: 'int',
+      testMatch: ['<rootDir>/test/**/*.int.test.ts'],
+      testTimeout: 60_000,
+    },
+  ],
+};

@@ -1,0 +1,114 @@
+/**
+ * The public message contract (see README "Subjects"). Other teams' agents and producers, possibly written in
+ * other languages, send and receive exactly these shapes, so the schemas are the API: additive changes only.
+ */
+import { FormatRegistry, Type, type Static } from '@sinclair/typebox';
+
+// A pattern alone accepts 2026-13-45; the format check makes the calendar count.
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set('date-time', (value) => !Number.isNaN(Date.parse(value)));
+}
+
+/**
+ * An id that can stand as one NATS subject token: no `.`, `*`, `>` or whitespace, 1–128 printable chars.
+ * Agent ids end up in subjects (`vapora.results.<agentId>`), so this is a safety property, not a style rule.
+ */
+export const SubjectToken = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: '^[^.*>\\s]+$',
+  description: 'non-empty, no ".", "*", ">" or whitespace (it becomes a NATS subject token)',
+});
+
+/** ISO 8601 timestamp with an explicit zone, as produced by `Date.prototype.toISOString()`. */
+export const IsoTimestamp = Type.String({
+  format: 'date-time',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})$',
+  description: 'an ISO 8601 timestamp such as 2026-01-31T12:00:00.000Z',
+});
+
+const TaskType = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9_-]+$' });
+
+export const TaskArrivedSchema = Type.Object({
+  taskId: SubjectToken,
+  title: Type.String({ minLength: 1, maxLength: 1024 }),
+  description: Type.Optional(Type.String({ maxLength: 65536 })),
+  taskType: Type.Optional(TaskType),
+  requiredRole: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  candidates: Type.Optional(Type.Array(SubjectToken, { maxItems: 1000 })),
+  /** How long the assignee may take before the task is reassigned (reassignment: a later release). */
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
+export type TaskArrived = Static<typeof TaskArrivedSchema>;
+
+export const ExecutionResultSchema = Type.Object({
+  executionId: SubjectToken,
+  taskId: SubjectToken,
+  agentId: SubjectToken,
+  taskType: TaskType,
+  success: Type.Boolean(),
+  durationMs: Type.Number({ minimum: 0 }),
+  finishedAt: IsoTimestamp,
+  startedAt: Type.Optional(IsoTimestamp),
+  qualityScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  costCents: Type.Optional(Type.Number({ minimum: 0 })),
+  provider: Type.Optional(Type.String({ maxLength: 128 })),
+  error: Type.Optional(Type.String({ maxLength: 4096 })),
+});
+export type ExecutionResult = Static<typeof ExecutionResultSchema>;
+
+export const AgentRegistrationSchema = Type.Object({
+  agentId: SubjectToken,
+  role: Type.String({ minLength: 1, maxLength: 64 }),
+  taskTypes: Type.Optional(Type.Array(TaskType, { maxItems: 256 })),
+  maxConcurrent: Type.Integer({ minimum: 1, maximum: 10000 }),
+  heartbeatAt: IsoTimestamp,
+});
+export type AgentRegistration = Static<typeof AgentRegistrationSchema>;
+
+export const ScoreBreakdownSchema = Type.Object({
+  base: Type.Number(),
+  expertise: Type.Number(),
+  confidence: Type.Number(),
+  final: Type.Number(),
+});
+
+export const RankedAgentSchema = Type.Object({
+  agentId: SubjectToken,
+  baseScore: Type.Number(),
+  expertiseScore: Type.Number(),
+  confidence: Type.Number(),
+  finalScore: Type.Number(),
+  load: Type.Number(),
+  reasoning: Type.String(),
+});
+
+export const AssignmentSchema = Type.Object({
+  taskId: SubjectToken,
+  agentId: SubjectToken,
+  taskType: TaskType,
+  policy: Type.Union([
+    Type.Literal('learned'),
+    Type.Literal('learned-recency'),
+    Type.Literal('load-fallback'),
+  ]),
+  score: ScoreBreakdownSchema,
+  ranking: Type.Array(RankedAgentSchema),
+  reasoning: Type.String(),
+  assignedAt: IsoTimestamp,
+  /** Which assignment of this task this is: 1 for the first, higher after reassignment. */
+  attempt: Type.Integer({ minimum: 1 }),
+  task: TaskArrivedSchema,
+});
+export type Assignment = Static<typeof AssignmentSchema>;
+
+export const UnassignableSchema = Type.Object({
+  taskId: SubjectToken,
+  reason: Type.String(),
+  taskType: TaskType,
+  firstSeenAt: IsoTimestamp,
+  givenUpAt: IsoTimestamp,
+  task: TaskArrivedSchema,
+});
+export type Unassignable = Static<typeof UnassignableSchema>;

@@ -1,0 +1,2 @@
+/** vapora-learning: the library entry. */
+export * from './domain/index.js';
