@@ -1,0 +1,162 @@
+// Orchestrates the deploy checks: loads files once, runs the pure checks, runs kubectl if present.
+import path from 'node:path';
+import { checkAgreement } from './agreement-check.js';
+import { listFiles, readText } from './files.js';
+import { checkKcl, declaredSchemas, type KclSchema } from './kcl-check.js';
+import type { K8sDoc } from './k8s-lookup.js';
+import { validateK8sDoc } from './k8s-schema.js';
+import { findKubectl, renderKustomization } from './kustomize-render.js';
+import {
+  checkReferences,
+  kustomizationDir,
+  KUSTOMIZATION_NAMES,
+  patchFiles,
+  type Kustomization,
+} from './kustomization-refs.js';
+import { checkLayout, WORKSPACE_DIR } from './layout-check.js';
+import { parseToml, parseYaml } from './parse.js';
+import { problem, type DeployProblem } from './problem.js';
+import { checkRequires, checkTaskservKeys, type Taskserv } from './taskserv-check.js';
+import { checkWorkflow } from './workflow-check.js';
+import { isObj, str } from './values.js';
+import { checkWorkloadPolicy } from './workload-policy.js';
+
+export interface ValidateOptions {
+  /** Path to kubectl; `false` skips rendering; default: look it up on PATH. */
+  kubectl?: string | false;
+}
+
+export interface DeployReport {
+  problems: DeployProblem[];
+  /** Things not checked and why (never failures). */
+  notes: string[];
+  counts: { files: number; k8sDocs: number; rendered: number };
+}
+
+export async function validateDeploy(
+  rootDir: string,
+  options: ValidateOptions = {},
+): Promise<DeployProblem[]> {
+  return (await validateDeployReport(rootDir, options)).problems;
+}
+
+export async function validateDeployReport(
+  rootDir: string,
+  options: ValidateOptions = {},
+): Promise<DeployReport> {
+  const root = path.resolve(rootDir);
+  const files = [...(await listFiles(root, WORKSPACE_DIR)), ...(await listFiles(root, 'k8s'))];
+  const fileSet = new Set(files);
+  const problems: DeployProblem[] = [...checkLayout(fileSet)];
+  const notes: string[] = [];
+  const texts = new Map<string, string>();
+  for (const f of files) texts.set(f, await readText(root, f));
+
+  // --- parse everything
+  const tomls = new Map<string, Record<string, unknown>>();
+  const yamls = new Map<string, unknown[]>();
+  for (const [f, text] of texts) {
+    if (f.endsWith('.toml')) {
+      const r = parseToml(f, text);
+      if (r.ok) tomls.set(f, r.value);
+      else problems.push(r.problem);
+    } else if (/\.ya?ml$/.test(f)) {
+      const r = parseYaml(f, text);
+      if (r.ok) yamls.set(f, r.value);
+      else problems.push(r.problem);
+    }
+  }
+
+  // --- provisioning workspace
+  const kclFiles = files.filter((f) => f.startsWith(`${WORKSPACE_DIR}/kcl/`) && f.endsWith('.k'));
+  const known = new Set(kclFiles.flatMap((f) => declaredSchemas(texts.get(f) ?? '')));
+  const kcl: { file: string; schemas: KclSchema[] }[] = [];
+  for (const f of kclFiles) {
+    const r = checkKcl(f, texts.get(f) ?? '', known);
+    problems.push(...r.problems);
+    kcl.push({ file: f, schemas: r.schemas });
+  }
+  const taskservs: Taskserv[] = [...tomls]
+    .filter(([f]) => f.startsWith(`${WORKSPACE_DIR}/taskservs/`))
+    .map(([file, data]) => ({ id: path.posix.basename(file, '.toml'), file, data }));
+  for (const t of taskservs) problems.push(...checkTaskservKeys(t));
+  problems.push(...checkRequires(taskservs));
+  for (const [file, docs] of yamls) {
+    if (!file.startsWith(`${WORKSPACE_DIR}/workflows/`)) continue;
+    problems.push(...checkWorkflow({ file, data: docs[0] }, taskservs));
+  }
+
+  // --- k8s sources
+  const kustomizations: Kustomization[] = [...yamls]
+    .filter(([f]) => f.startsWith('k8s/') && KUSTOMIZATION_NAMES.includes(path.posix.basename(f)))
+    .map(([file, docs]) => ({ file, data: docs[0] }));
+  const patches = new Set(kustomizations.flatMap(patchFiles));
+  const resources: K8sDoc[] = [];
+  const patchDocs: K8sDoc[] = [];
+  let k8sDocs = 0;
+  for (const k of kustomizations) {
+    problems.push(...checkReferences(k, fileSet));
+    if (str(k.data, 'kind') !== 'Kustomization')
+      problems.push(problem(k.file, 'kind', 'must be Kustomization'));
+  }
+  for (const [file, docs] of yamls) {
+    if (!file.startsWith('k8s/') || kustomizations.some((k) => k.file === file)) continue;
+    for (const doc of docs) {
+      k8sDocs++;
+      problems.push(...(await validateK8sDoc(file, doc, patches.has(file))));
+      if (isObj(doc)) (patches.has(file) ? patchDocs : resources).push({ file, doc });
+    }
+  }
+
+  // --- rendered overlays (kubectl's kustomize, never a hand-written renderer)
+  let rendered = 0;
+  const kubectl = options.kubectl === undefined ? await findKubectl() : options.kubectl;
+  if (kubectl === false || kubectl === undefined) {
+    notes.push('kubectl not found: skipped `kubectl kustomize` of the overlays (not a failure)');
+  } else {
+    for (const k of kustomizations) {
+      const dir = kustomizationDir(k);
+      const out = await renderKustomization(kubectl, path.join(root, dir));
+      const where = `${dir} (kubectl kustomize)`;
+      if (!out.ok) {
+        problems.push(problem(k.file, 'kustomize', `kubectl kustomize failed: ${out.error}`));
+        continue;
+      }
+      rendered++;
+      const docs = parseYaml(where, out.yaml);
+      if (!docs.ok) problems.push(docs.problem);
+      else for (const doc of docs.value) problems.push(...(await validateK8sDoc(where, doc, false)));
+    }
+  }
+
+  // --- cross-checks
+  const wsFile = `${WORKSPACE_DIR}/workspace.toml`;
+  const workspace = tomls.get(wsFile);
+  if (workspace) {
+    const overlayName = str(workspace, 'kubernetes.overlay');
+    const overlayK = kustomizations.find((k) => kustomizationDir(k) === `k8s/overlays/${overlayName}`);
+    if (overlayName !== undefined && !overlayK) {
+      problems.push(problem(wsFile, 'kubernetes.overlay', `no kustomization in k8s/overlays/${overlayName}`));
+    }
+    const overlay = overlayK
+      ? {
+          kustomization: overlayK,
+          patches: patchDocs.filter((p) => p.file.startsWith(`${kustomizationDir(overlayK)}/`)),
+        }
+      : undefined;
+    problems.push(
+      ...checkAgreement({
+        workspaceFile: wsFile,
+        workspace,
+        taskservs,
+        kcl,
+        resources,
+        kustomizations,
+        ...(overlay ? { overlay } : {}),
+      }),
+    );
+  }
+  problems.push(...checkWorkloadPolicy(resources, kustomizations));
+
+  return { problems, notes, counts: { files: files.length, k8sDocs, rendered } };
+}

@@ -1,0 +1,45 @@
+import { findKubectl } from '../../src/deploy/kustomize-render.js';
+import { formatProblems } from '../../src/deploy/problem.js';
+import { validateDeployReport } from '../../src/deploy/validate-deploy.js';
+import { REPO_ROOT } from './helpers.js';
+
+const TIMEOUT = 60_000;
+
+describe('shipped k8s/ and provisioning/', () => {
+  it(
+    'pass every check with zero problems',
+    async () => {
+      const report = await validateDeployReport(REPO_ROOT);
+      expect(formatProblems(report.problems)).toBe('');
+      expect(report.counts.k8sDocs).toBeGreaterThan(15);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'render every kustomization with kubectl when it is installed',
+    async () => {
+      const kubectl = await findKubectl();
+      const report = await validateDeployReport(REPO_ROOT);
+      if (kubectl === undefined) {
+        expect(report.notes.join('\n')).toMatch(/kubectl not found/);
+      } else {
+        // base, overlays/dev, overlays/prod and agents
+        expect(report.counts.rendered).toBe(4);
+        expect(report.notes).toEqual([]);
+      }
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'skip rendering, and say so, when kubectl is absent',
+    async () => {
+      const report = await validateDeployReport(REPO_ROOT, { kubectl: false });
+      expect(report.problems).toEqual([]);
+      expect(report.counts.rendered).toBe(0);
+      expect(report.notes).toEqual([expect.stringMatching(/kubectl not found: skipped .*not a failure/)]);
+    },
+    TIMEOUT,
+  );
+});
