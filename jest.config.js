@@ -15,13 +15,14 @@ const shared = {
   testEnvironment: 'node',
 };
 export default {
+  // Only honoured at the top level (not per project): integration suites start servers and stores.
+  testTimeout: 60_000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/test/**/*.unit.test.ts'] },
     {
       ...shared,
       displayName: 'int',
       testMatch: ['<rootDir>/test/**/*.int.test.ts'],
-      testTimeout: 60_000,
     },
   ],
 };

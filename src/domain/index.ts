@@ -9,3 +9,7 @@ export * from './choose-agent.js';
 export * from './messages.js';
 export * from './decode.js';
 export { MS_PER_DAY } from './time.js';
+export * from './capacity.js';
+export * from './eligibility.js';
+export * from './profile-record.js';
+export * from './task-state.js';

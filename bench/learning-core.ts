@@ -1,0 +1,96 @@
+/**
+ * Issue 2 benchmark: the cost of the incremental learning path must not depend on history length.
+ * ns/op for applyExecution, reading expertise, and rankAgents over 50 candidates, with 1,000 and 100,000 prior
+ * executions per (agent, task type). Goal: cost at 100,000 within 1.2× of the cost at 1,000.
+ */
+import type { AgentCandidate, ExecutionData, ExpertiseState, LearningProfile } from '../src/index.js';
+import {
+  applyExecution,
+  createExpertiseState,
+  expertiseFromState,
+  MS_PER_DAY,
+  rankAgents,
+} from '../src/index.js';
+import { measureSync, printTable } from './harness.js';
+
+const NOW = new Date('2026-06-15T12:00:00.000Z');
+const CANDIDATES = 50;
+
+function historyState(prior: number, seed: string): ExpertiseState {
+  let state = createExpertiseState('coding');
+  // Spread the history over 60 days so the window, the day buckets and the dedupe memory are all full.
+  const step = (60 * MS_PER_DAY) / prior;
+  for (let i = 0; i < prior; i += 1) {
+    state = applyExecution(state, {
+      executionId: `${seed}-${i}`,
+      success: i % 4 !== 0,
+      durationMs: 500 + (i % 1000),
+      finishedAt: new Date(NOW.getTime() - 60 * MS_PER_DAY + i * step).toISOString(),
+    });
+  }
+  return state;
+}
+
+function freshExecutions(count: number): ExecutionData[] {
+  return Array.from({ length: count }, (_, i) => ({
+    executionId: `new-${i}`,
+    success: i % 3 !== 0,
+    durationMs: 700,
+    finishedAt: new Date(NOW.getTime() - (i % 5000) * 1000).toISOString(),
+  }));
+}
+
+interface Row {
+  op: string;
+  at1k: number;
+  at100k: number;
+}
+
+export function runLearningCoreBench(): { rows: Row[]; worstRatio: number } {
+  const fresh = freshExecutions(4096);
+  const results = new Map<number, { apply: number; read: number; rank: number }>();
+  for (const prior of [1_000, 100_000]) {
+    const state = historyState(prior, `p${prior}`);
+    const states = Array.from({ length: CANDIDATES }, (_, i) =>
+      i === 0 ? state : historyState(1_000, `c${i}`),
+    );
+    const profiles = new Map<string, LearningProfile>(
+      states.map((s, i) => [
+        `agent-${i}`,
+        { agentId: `agent-${i}`, expertise: { coding: expertiseFromState(s, NOW) } },
+      ]),
+    );
+    const candidates: AgentCandidate[] = states.map((_, i) => ({
+      agentId: `agent-${i}`,
+      successRate: 0.7,
+      load: (i % 5) / 5,
+    }));
+    const apply = measureSync('applyExecution', (i) => applyExecution(state, fresh[i % fresh.length]!), {
+      batch: 20_000,
+    });
+    const read = measureSync('expertiseFromState', () => expertiseFromState(state, NOW), { batch: 20_000 });
+    const rank = measureSync('rankAgents(50)', () => rankAgents(candidates, 'coding', profiles), {
+      batch: 5_000,
+    });
+    results.set(prior, { apply: apply.nsPerOp, read: read.nsPerOp, rank: rank.nsPerOp });
+  }
+  const small = results.get(1_000)!;
+  const large = results.get(100_000)!;
+  const rows: Row[] = [
+    { op: 'applyExecution', at1k: small.apply, at100k: large.apply },
+    { op: 'read expertise (expertiseFromState)', at1k: small.read, at100k: large.read },
+    { op: 'rankAgents, 50 candidates', at1k: small.rank, at100k: large.rank },
+  ];
+  printTable(
+    'Learning core: ns/op by prior executions per (agent, task type) — goal: 100k/1k ≤ 1.2',
+    ['operation', 'ns/op @1,000', 'ns/op @100,000', 'ratio', 'goal'],
+    rows.map((r) => [
+      r.op,
+      r.at1k,
+      r.at100k,
+      (r.at100k / r.at1k).toFixed(3),
+      r.at100k / r.at1k <= 1.2 ? 'met' : 'MISSED',
+    ]),
+  );
+  return { rows, worstRatio: Math.max(...rows.map((r) => r.at100k / r.at1k)) };
+}

@@ -1,0 +1,12 @@
+/** `npm run bench`: every benchmark, printed as tables. `npm run bench -- core` runs one section. */
+import { runLearningCoreBench } from './learning-core.js';
+
+const sections: Record<string, () => unknown> = {
+  core: runLearningCoreBench,
+};
+
+const wanted = process.argv.slice(2);
+for (const [name, run] of Object.entries(sections)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  await run();
+}

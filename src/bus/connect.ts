@@ -1,0 +1,57 @@
+/**
+ * One way to open a NATS connection for the worker, the CLI and the agent SDK: auth, TLS and reconnect policy in
+ * one place. After the first connection the client reconnects forever: an outage delays work, it never ends it.
+ */
+import { readFileSync } from 'node:fs';
+import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
+import { connect, credsAuthenticator } from '@nats-io/transport-node';
+import type { NatsConfig } from '../config/config.js';
+import { NatsUnavailableError } from '../config/errors.js';
+
+export interface ConnectNatsOptions {
+  /** Connection name shown by the server's monitoring. */
+  name: string;
+  /** Give up on the first connection after this long. @default 5000 */
+  timeoutMs?: number;
+  /**
+   * Private reply-inbox prefix. Agents (`_INBOX.agent-<id>`) and producers (`_INBOX.producer`) need one: the
+   * server's permissions let only the worker read the shared `_INBOX.>` (see k8s/base/nats/auth.conf).
+   */
+  inboxPrefix?: string;
+}
+
+export function natsConnectionOptions(
+  config: NatsConfig,
+  options: ConnectNatsOptions,
+): NodeConnectionOptions {
+  const servers = config.url.replace(/^tls:\/\//, 'nats://');
+  return {
+    servers,
+    name: options.name,
+    timeout: options.timeoutMs ?? 5000,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 1000,
+    pingInterval: 10_000,
+    ...(options.inboxPrefix !== undefined ? { inboxPrefix: options.inboxPrefix } : {}),
+    ...(config.user !== undefined ? { user: config.user, pass: config.pass } : {}),
+    ...(config.token !== undefined ? { token: config.token } : {}),
+    ...(config.credsFile !== undefined
+      ? { authenticator: credsAuthenticator(readFileSync(config.credsFile)) }
+      : {}),
+    ...(config.tls !== undefined || config.url.startsWith('tls://') ? { tls: { ...config.tls } } : {}),
+  };
+}
+
+/** Connects or throws NatsUnavailableError whose message says what was tried and how to fix it. */
+export async function connectNats(config: NatsConfig, options: ConnectNatsOptions): Promise<NatsConnection> {
+  try {
+    return await connect(natsConnectionOptions(config, options));
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new NatsUnavailableError(
+      `cannot connect to NATS at ${config.url} (${why}); start a server with JetStream ` +
+        `(nats-server -js, or 'npm run demo' which starts one) or set NATS_URL`,
+      { cause: err },
+    );
+  }
+}

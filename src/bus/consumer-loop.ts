@@ -1,0 +1,116 @@
+/**
+ * Runs a handler over a durable pull consumer with bounded concurrency, and maps each outcome onto JetStream:
+ *   ack          → ackAck (wait for the server to confirm, so "acknowledged" means it)
+ *   retry        → nak(delay)
+ *   dead-letter  → publish to vapora.dlq.<origin>, then term(reason); if that publish fails, retry later
+ * A handler that throws is treated as "retry later". Stopping drains: no new messages, in-flight ones finish.
+ */
+import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
+import { publishDeadLetter } from './dead-letter.js';
+import type { Outcome } from './outcome.js';
+import { backoffMs } from './outcome.js';
+
+export type MessageHandler = (msg: JsMsg, log: Logger) => Promise<Outcome>;
+
+export interface ConsumerLoopOptions {
+  js: JetStreamClient;
+  stream: string;
+  consumer: string;
+  handler: MessageHandler;
+  concurrency: number;
+  log: Logger;
+  onSettled?: (outcome: Outcome, msg: JsMsg, elapsedMs: number) => void;
+}
+
+export class ConsumerLoop {
+  private messages: ConsumerMessages | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
+  private done: Promise<void> | undefined;
+
+  constructor(private readonly options: ConsumerLoopOptions) {}
+
+  /** Starts pulling; resolves once the subscription is open. */
+  async start(): Promise<void> {
+    const { js, stream, consumer, concurrency } = this.options;
+    const c = await js.consumers.get(stream, consumer);
+    this.messages = await c.consume({
+      max_messages: concurrency,
+      threshold_messages: Math.max(1, concurrency >> 1),
+    });
+    this.done = this.pump(this.messages);
+  }
+
+  private async pump(messages: ConsumerMessages): Promise<void> {
+    for await (const msg of messages) {
+      if (this.stopping) {
+        // Pulled after stop: hand it back at once so another replica takes it.
+        msg.nak();
+        continue;
+      }
+      const task = this.process(msg).finally(() => this.inFlight.delete(task));
+      this.inFlight.add(task);
+      while (this.inFlight.size >= this.options.concurrency) await Promise.race(this.inFlight);
+    }
+  }
+
+  private async process(msg: JsMsg): Promise<void> {
+    const { handler, log: parent, onSettled } = this.options;
+    const started = performance.now();
+    const log = parent.child({
+      subject: msg.subject,
+      seq: msg.info.streamSequence,
+      deliveries: msg.info.deliveryCount,
+    });
+    let outcome: Outcome;
+    try {
+      outcome = await handler(msg, log);
+    } catch (err) {
+      log.warn({ err }, 'handler failed; will retry');
+      outcome = { kind: 'retry', delayMs: backoffMs(msg.info.deliveryCount), reason: String(err) };
+    }
+    try {
+      await this.settle(msg, outcome, log);
+    } catch (err) {
+      // The connection may be down: the message will be redelivered after ack_wait.
+      log.warn({ err, outcome: outcome.kind }, 'could not settle message; it will be redelivered');
+    }
+    onSettled?.(outcome, msg, performance.now() - started);
+  }
+
+  private async settle(msg: JsMsg, outcome: Outcome, log: Logger): Promise<void> {
+    switch (outcome.kind) {
+      case 'ack':
+        await msg.ackAck();
+        return;
+      case 'retry':
+        log.debug({ delayMs: outcome.delayMs, reason: outcome.reason }, 'retry later');
+        msg.nak(outcome.delayMs);
+        return;
+      case 'dead-letter':
+        try {
+          await publishDeadLetter(this.options.js, msg, outcome.reason, outcome.error);
+        } catch (err) {
+          log.warn({ err }, 'dead-letter publish failed; will retry');
+          msg.nak(backoffMs(msg.info.deliveryCount));
+          return;
+        }
+        log.warn({ reason: outcome.reason }, 'dead-lettered');
+        // No reason argument: nats-server 2.9 ignores a term carrying a reason and keeps redelivering.
+        msg.term();
+        return;
+    }
+  }
+
+  /** Stops pulling and waits for in-flight messages (up to `graceMs`). Returns how many did not finish. */
+  async stop(graceMs: number): Promise<number> {
+    this.stopping = true;
+    await this.messages?.close().catch(() => undefined);
+    const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
+    const all = Promise.all([...this.inFlight]).then(() => 'done' as const);
+    const result = await Promise.race([all, deadline]);
+    await Promise.race([this.done, deadline]);
+    return result === 'timeout' ? this.inFlight.size : 0;
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * `npm run demo`: the whole product on one machine. A NATS server, the embedded KG under .vapora/, one worker,
+ * six simulated agents built on the SDK (hidden skills per task type), 2,000 tasks over 30 simulated days.
+ * Ends with what was learned, how good the learned assignments were against random and oracle assignment, and
+ * one learning curve.
+ */
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, headers } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import { loadWorkerConfig } from '../config/config.js';
+import type { AgentHandle } from '../agent/agent.js';
+import { startAgent } from '../agent/agent.js';
+import { Subjects } from '../bus/subjects.js';
+import type { Assignment, ProfileRecord, TaskArrived } from '../domain/index.js';
+import { expertiseFromState } from '../domain/index.js';
+import { barChart, percent, progressBar, table } from '../cli/render.js';
+import { renderCurve } from '../cli/commands.js';
+import { Worker } from '../worker/worker.js';
+import { ensureNats } from './local-nats.js';
+import type { SimTask } from './simulation.js';
+import { SIM_AGENTS, SIM_TASK_TYPES, baselines, generateTasks, prng, skillOf } from './simulation.js';
+
+export interface DemoOptions {
+  tasks?: number;
+  agents?: number;
+}
+
+interface Outcome {
+  task: SimTask;
+  agentId: string;
+  taskType: string;
+  policy: Assignment['policy'];
+  success: boolean;
+  expected: number;
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+export async function runDemo(options: DemoOptions = {}): Promise<number> {
+  const started = Date.now();
+  const taskCount = options.tasks ?? 2000;
+  const agents = SIM_AGENTS.slice(
+    0,
+    Math.max(2, Math.min(SIM_AGENTS.length, options.agents ?? SIM_AGENTS.length)),
+  );
+  const nats = await ensureNats(say);
+  const kgDir = resolve('.vapora/demo-kg');
+  if (!process.env['SURREAL_URL']) await rm(kgDir, { recursive: true, force: true });
+  const config = loadWorkerConfig({
+    ...process.env,
+    NATS_URL: nats.url,
+    SURREAL_URL: process.env['SURREAL_URL'] ?? `surrealkv://${kgDir}`,
+    HTTP_PORT: process.env['HTTP_PORT'] ?? '0',
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+  });
+  say(`KG: ${config.kg.url}`);
+  const log = pino({ level: config.logLevel }, pino.destination(2));
+  const worker = await Worker.create(config, { log, name: 'vapora-demo-worker' });
+  await worker.run();
+  say(`worker: running (probes and metrics on http://127.0.0.1:${worker.httpPort}/metrics)`);
+
+  const nc: NatsConnection = await connect({
+    servers: nats.url,
+    name: 'vapora-demo',
+    maxReconnectAttempts: -1,
+  });
+  const js = jetstream(nc);
+  const now = new Date();
+  const runId = `demo${now.getTime().toString(36)}`;
+  const tasks = generateTasks(taskCount, runId, now);
+  const byId = new Map(tasks.map((t) => [t.taskId, t]));
+  const outcomes: Outcome[] = [];
+  let completed = 0;
+  let wake: (() => void) | undefined;
+
+  const random = prng(7);
+  const handles: AgentHandle[] = [];
+  for (const agent of agents) {
+    handles.push(
+      await startAgent({
+        agentId: agent.agentId,
+        role: agent.role,
+        maxConcurrent: agent.maxConcurrent,
+        nats: nc,
+        log,
+        heartbeatIntervalMs: 5_000,
+        handler: async (assignment) => {
+          const task = byId.get(assignment.taskId)!;
+          const p = skillOf(agents, agent.agentId, assignment.taskType, task.progress);
+          await new Promise((r) => setTimeout(r, 2 + random() * 8));
+          const success = random() < p;
+          outcomes.push({
+            task,
+            agentId: agent.agentId,
+            taskType: assignment.taskType,
+            policy: assignment.policy,
+            success,
+            expected: p,
+          });
+          completed += 1;
+          wake?.();
+          return {
+            success,
+            durationMs: Math.round(30_000 + random() * 120_000 * (success ? 1 : 2)),
+            finishedAt: new Date(task.simulatedAt),
+            qualityScore: success ? 0.7 + random() * 0.3 : random() * 0.4,
+          };
+        },
+      }),
+    );
+  }
+  say(`agents: ${agents.map((a) => `${a.agentId}(${a.maxConcurrent})`).join(', ')} registered\n`);
+
+  // Producer with backpressure: keep a little less outstanding work than the agents can hold.
+  const window = Math.max(1, agents.reduce((sum, a) => sum + a.maxConcurrent, 0) - 4);
+  const tty = process.stdout.isTTY === true;
+  let lastShown = -1;
+  const show = () => {
+    const step = Math.floor((completed / taskCount) * 10);
+    if (tty) process.stdout.write(`\r${progressBar(completed, taskCount)} tasks completed`);
+    else if (step !== lastShown) say(progressBar(completed, taskCount));
+    lastShown = step;
+  };
+  const ticker = setInterval(show, 200);
+  for (const task of tasks) {
+    while (tasks.indexOf(task) - completed >= window) await new Promise<void>((r) => (wake = r));
+    const payload: TaskArrived = {
+      taskId: task.taskId,
+      title: task.title,
+      metadata: { simulatedAt: task.simulatedAt },
+    };
+    const h = headers();
+    h.set('Nats-Msg-Id', task.taskId);
+    await js.publish(Subjects.taskArrived, JSON.stringify(payload), { headers: h });
+  }
+  while (completed < taskCount) await new Promise<void>((r) => (wake = r));
+  clearInterval(ticker);
+  show();
+  if (tty) say('');
+  // Let the learner catch up with the last results: every outcome counted in some profile.
+  const counted = () =>
+    [...worker.stores.profiles.entries()].reduce((sum, [, p]) => sum + p.totalExecutions, 0);
+  await waitUntil(async () => counted() >= outcomes.length, 15_000);
+
+  report(worker, agents, outcomes, now);
+  say(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+
+  for (const handle of handles) await handle.stop(2_000);
+  await nc.drain();
+  await worker.shutdown(5_000);
+  await nats.server?.stop();
+  return 0;
+}
+
+async function waitUntil(probe: () => Promise<unknown>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function report(worker: Worker, agents: typeof SIM_AGENTS, outcomes: Outcome[], now: Date): void {
+  const profiles = new Map<string, ProfileRecord>([...worker.stores.profiles.entries()]);
+  say(
+    '\n(1) Learned profiles beside hidden skill (success rate over the last 100 executions; n = executions)',
+  );
+  const header = ['agent', ...SIM_TASK_TYPES];
+  const rows = agents.map((agent) => [
+    agent.agentId,
+    ...SIM_TASK_TYPES.map((type) => {
+      const record = profiles.get(`${agent.agentId}.${type}`);
+      const hidden = percent(agent.skill[type]!(1)).padStart(6);
+      if (!record) return `   —   / ${hidden}`;
+      const e = expertiseFromState(record.state, now);
+      return `${percent(e.successRate).padStart(6)} / ${hidden} n=${e.totalExecutions}`;
+    }),
+  ]);
+  say(table(header, rows));
+  say('cells: learned / hidden skill at the end of the run');
+
+  const { random, oracle } = baselines(
+    agents,
+    outcomes.map((o) => ({ taskType: o.taskType, progress: o.task.progress })),
+  );
+  const expected = outcomes.reduce((s, o) => s + o.expected, 0) / outcomes.length;
+  const observed = outcomes.filter((o) => o.success).length / outcomes.length;
+  const lastQuarter = [...outcomes]
+    .sort((a, b) => a.task.progress - b.task.progress)
+    .slice(-Math.floor(outcomes.length / 4));
+  const lastExpected = lastQuarter.reduce((s, o) => s + o.expected, 0) / lastQuarter.length;
+  const lastBaselines = baselines(
+    agents,
+    lastQuarter.map((o) => ({ taskType: o.taskType, progress: o.task.progress })),
+  );
+  const fallback = outcomes.filter((o) => o.policy === 'load-fallback').length;
+  say(`\n(2) Success rate on the same ${outcomes.length} tasks`);
+  say(
+    barChart([
+      { label: 'random assignment (expected)', value: random },
+      { label: 'learned assignment (expected)', value: expected, note: `observed ${percent(observed)}` },
+      {
+        label: 'learned, last quarter',
+        value: lastExpected,
+        note: `random ${percent(lastBaselines.random)}, oracle ${percent(lastBaselines.oracle)}`,
+      },
+      { label: 'perfect oracle (expected)', value: oracle },
+    ]),
+  );
+  say(
+    `decisions: ${outcomes.length - fallback} learned, ${fallback} load-fallback (no history yet for that task type)`,
+  );
+
+  const best = [...profiles.values()].sort(
+    (a, b) => b.totalExecutions - a.totalExecutions || (a.agentId < b.agentId ? -1 : 1),
+  );
+  const curveRecord = profiles.get('grace.testing') ?? best[0];
+  if (curveRecord) say(`\n(3) ${renderCurve(curveRecord, now)}`);
+}

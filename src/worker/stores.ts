@@ -1,0 +1,51 @@
+/**
+ * The shared state a worker replica reads and writes: four KV buckets, three of them mirrored in memory.
+ */
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { KV } from '@nats-io/kv';
+import { Kvm } from '@nats-io/kv';
+import type { Logger } from 'pino';
+import { KvCache } from '../bus/kv-cache.js';
+import { Buckets } from '../bus/subjects.js';
+import type { AgentRegistration, CapacityRecord, ProfileRecord } from '../domain/index.js';
+import { AgentRegistrationSchema, decodeValue } from '../domain/index.js';
+
+export interface Stores {
+  agentsKv: KV;
+  profilesKv: KV;
+  capacityKv: KV;
+  tasksKv: KV;
+  agents: KvCache<AgentRegistration>;
+  profiles: KvCache<ProfileRecord>;
+  capacity: KvCache<CapacityRecord>;
+}
+
+export async function openStores(js: JetStreamClient, log: Logger): Promise<Stores> {
+  const kvm = new Kvm(js);
+  const [agentsKv, profilesKv, capacityKv, tasksKv] = await Promise.all([
+    kvm.open(Buckets.agents),
+    kvm.open(Buckets.profiles),
+    kvm.open(Buckets.capacity),
+    kvm.open(Buckets.tasks),
+  ]);
+  const agents = new KvCache<AgentRegistration>(
+    agentsKv,
+    (entry) => {
+      const decoded = decodeValue(AgentRegistrationSchema, entry.json());
+      if (!decoded.ok) {
+        log.warn({ key: entry.key, reason: decoded.reason }, 'ignoring invalid agent registration');
+        return undefined;
+      }
+      return decoded.value;
+    },
+    log,
+  );
+  const profiles = new KvCache<ProfileRecord>(profilesKv, (entry) => entry.json<ProfileRecord>(), log);
+  const capacity = new KvCache<CapacityRecord>(capacityKv, (entry) => entry.json<CapacityRecord>(), log);
+  await Promise.all([agents.start(), profiles.start(), capacity.start()]);
+  return { agentsKv, profilesKv, capacityKv, tasksKv, agents, profiles, capacity };
+}
+
+export async function closeStores(stores: Stores): Promise<void> {
+  await Promise.all([stores.agents.stop(), stores.profiles.stop(), stores.capacity.stop()]);
+}
