@@ -173,14 +173,13 @@ function report(worker: Worker, agents: typeof SIM_AGENTS, outcomes: Outcome[], 
     agent.agentId,
     ...SIM_TASK_TYPES.map((type) => {
       const record = profiles.get(`${agent.agentId}.${type}`);
-      const hidden = percent(agent.skill[type]!(1)).padStart(6);
-      if (!record) return `   —   / ${hidden}`;
+      const hidden = Math.round(agent.skill[type]!(1) * 100);
+      if (!record) return ` — / ${hidden}`;
       const e = expertiseFromState(record.state, now);
-      return `${percent(e.successRate).padStart(6)} / ${hidden} n=${e.totalExecutions}`;
+      return `${Math.round(e.successRate * 100)} / ${hidden} (${e.totalExecutions})`;
     }),
   ]);
   say(table(header, rows));
-  say('cells: learned / hidden skill at the end of the run');
 
   const { random, oracle } = baselines(
     agents,
@@ -217,6 +216,6 @@ function report(worker: Worker, agents: typeof SIM_AGENTS, outcomes: Outcome[], 
   const best = [...profiles.values()].sort(
     (a, b) => b.totalExecutions - a.totalExecutions || (a.agentId < b.agentId ? -1 : 1),
   );
-  const curveRecord = profiles.get('grace.testing') ?? best[0];
+  const curveRecord = best[0];
   if (curveRecord) say(`\n(3) ${renderCurve(curveRecord, now)}`);
 }

@@ -1,0 +1,54 @@
+/**
+ * The storage port for execution history: one interface for the whole storage boundary, so the learner and the
+ * assigner never see SurrealDB. Implementations: {@link MemoryKnowledgeGraph} (tests, benches) and
+ * {@link SurrealKnowledgeGraph} (embedded or remote SurrealDB).
+ *
+ * Semantics every implementation must share (checked by test/kg/knowledge-graph.conformance.ts):
+ * - Timestamps are normalised on write to `new Date(x).toISOString()` form: UTC, millisecond precision. A record
+ *   written with `finishedAt: '2026-01-31T14:00:00+02:00'` reads back as `'2026-01-31T12:00:00.000Z'`; sub-millisecond
+ *   digits are dropped. Compare timestamps as instants, never as the strings a producer sent.
+ * - Optional fields that were absent stay absent (never `null` or `undefined`-valued keys).
+ * - "Most recent first" = `finishedAt` descending, ties broken by `executionId` descending (plain code-unit order;
+ *   ids are ASCII subject tokens, where this equals byte order).
+ * - Transport failures reject with `KgUnavailableError` (see ./errors.ts); retrying later is the right reaction.
+ */
+import type { ExecutionResult } from '../domain/messages.js';
+
+export interface ProfileKey {
+  agentId: string;
+  taskType: string;
+}
+
+/** Default `limit` of {@link KnowledgeGraph.getExecutionsForTaskType}: the learning window (DESIGN.md). */
+export const DEFAULT_TASK_TYPE_LIMIT = 100;
+/** Default `limit` of {@link KnowledgeGraph.getAgentExecutions}. */
+export const DEFAULT_AGENT_LIMIT = 1000;
+
+export interface KnowledgeGraph {
+  /**
+   * Idempotent by executionId: the first write wins (a later write with the same id changes nothing, even if its
+   * content differs); returns 'created' or 'existed'. Safe under concurrent callers: exactly one gets 'created'.
+   */
+  recordExecution(execution: ExecutionResult): Promise<'created' | 'existed'>;
+  /**
+   * Marks that the execution's effect reached the profile cache (used for exactly-once effect after a crash).
+   * Rejects (not with KgUnavailableError) when the execution was never recorded: marking comes after recording.
+   */
+  markProfileApplied(executionId: string): Promise<void>;
+  /** null when unknown; else whether markProfileApplied was called. */
+  isProfileApplied(executionId: string): Promise<boolean | null>;
+  getExecution(executionId: string): Promise<ExecutionResult | null>;
+  /** The `limit` most recent by finishedAt desc, ties by executionId desc. limit default 100. */
+  getExecutionsForTaskType(agentId: string, taskType: string, limit?: number): Promise<ExecutionResult[]>;
+  /** All task types, most recent first, same order; limit default 1000. */
+  getAgentExecutions(agentId: string, limit?: number): Promise<ExecutionResult[]>;
+  /** Every execution of one (agent, taskType), in no particular order — for exact rebuilds; streams in pages internally. */
+  getAllExecutionsForTaskType(agentId: string, taskType: string): Promise<ExecutionResult[]>;
+  countExecutions(agentId: string, taskType: string): Promise<number>;
+  /** Distinct (agentId, taskType) pairs present, sorted by agentId then taskType. */
+  listProfileKeys(): Promise<ProfileKey[]>;
+  /** Cheap liveness query (readiness probe). Rejects when the store is unreachable. */
+  ping(): Promise<void>;
+  /** Releases the store. Bounded in time (see SurrealKnowledgeGraph.close). Idempotent. */
+  close(): Promise<void>;
+}

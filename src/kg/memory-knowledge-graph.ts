@@ -1,0 +1,117 @@
+/**
+ * In-memory {@link KnowledgeGraph} for unit tests and benches. Same observable semantics as the SurrealDB adapter
+ * (enforced by the shared conformance suite); single process only, nothing persists.
+ */
+import type { ExecutionResult } from '../domain/messages.js';
+import { KgUnavailableError } from './errors.js';
+import {
+  DEFAULT_AGENT_LIMIT,
+  DEFAULT_TASK_TYPE_LIMIT,
+  type KnowledgeGraph,
+  type ProfileKey,
+} from './knowledge-graph.js';
+import { normaliseExecution } from './normalise-execution.js';
+import { compareMostRecentFirst } from './recency-order.js';
+
+interface Row {
+  execution: ExecutionResult;
+  profileApplied: boolean;
+}
+
+export class MemoryKnowledgeGraph implements KnowledgeGraph {
+  readonly #rows = new Map<string, Row>();
+  #closed = false;
+
+  // Methods are async so that misuse surfaces as a rejection, exactly like the real adapter.
+  async recordExecution(execution: ExecutionResult): Promise<'created' | 'existed'> {
+    this.#assertOpen();
+    // Check-and-set runs synchronously, so concurrent callers cannot interleave: the first one wins.
+    if (this.#rows.has(execution.executionId)) return 'existed';
+    this.#rows.set(execution.executionId, {
+      execution: normaliseExecution(execution),
+      profileApplied: false,
+    });
+    return 'created';
+  }
+
+  async markProfileApplied(executionId: string): Promise<void> {
+    this.#assertOpen();
+    const row = this.#rows.get(executionId);
+    if (!row) throw new Error(`cannot mark profile applied: execution ${executionId} is not recorded`);
+    row.profileApplied = true;
+  }
+
+  async isProfileApplied(executionId: string): Promise<boolean | null> {
+    this.#assertOpen();
+    return this.#rows.get(executionId)?.profileApplied ?? null;
+  }
+
+  async getExecution(executionId: string): Promise<ExecutionResult | null> {
+    this.#assertOpen();
+    const row = this.#rows.get(executionId);
+    return row ? { ...row.execution } : null;
+  }
+
+  async getExecutionsForTaskType(
+    agentId: string,
+    taskType: string,
+    limit = DEFAULT_TASK_TYPE_LIMIT,
+  ): Promise<ExecutionResult[]> {
+    this.#assertOpen();
+    return this.#select((e) => e.agentId === agentId && e.taskType === taskType)
+      .sort(compareMostRecentFirst)
+      .slice(0, Math.max(0, limit));
+  }
+
+  async getAgentExecutions(agentId: string, limit = DEFAULT_AGENT_LIMIT): Promise<ExecutionResult[]> {
+    this.#assertOpen();
+    return this.#select((e) => e.agentId === agentId)
+      .sort(compareMostRecentFirst)
+      .slice(0, Math.max(0, limit));
+  }
+
+  async getAllExecutionsForTaskType(agentId: string, taskType: string): Promise<ExecutionResult[]> {
+    this.#assertOpen();
+    return this.#select((e) => e.agentId === agentId && e.taskType === taskType);
+  }
+
+  async countExecutions(agentId: string, taskType: string): Promise<number> {
+    this.#assertOpen();
+    return this.#select((e) => e.agentId === agentId && e.taskType === taskType).length;
+  }
+
+  async listProfileKeys(): Promise<ProfileKey[]> {
+    this.#assertOpen();
+    const keys = new Map<string, ProfileKey>();
+    for (const { execution: e } of this.#rows.values()) {
+      keys.set(JSON.stringify([e.agentId, e.taskType]), { agentId: e.agentId, taskType: e.taskType });
+    }
+    return [...keys.values()].sort(compareProfileKeys);
+  }
+
+  async ping(): Promise<void> {
+    this.#assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #select(predicate: (e: ExecutionResult) => boolean): ExecutionResult[] {
+    const out: ExecutionResult[] = [];
+    for (const { execution } of this.#rows.values()) if (predicate(execution)) out.push({ ...execution });
+    return out;
+  }
+
+  #assertOpen(): void {
+    // Same error class as a closed SurrealDB connection, so callers handle both identically.
+    if (this.#closed) throw new KgUnavailableError('in-memory knowledge graph is closed');
+  }
+}
+
+/** agentId, then taskType, code-unit order. Exported for adapters that cannot sort in their query language. */
+export function compareProfileKeys(a: ProfileKey, b: ProfileKey): number {
+  if (a.agentId !== b.agentId) return a.agentId < b.agentId ? -1 : 1;
+  if (a.taskType !== b.taskType) return a.taskType < b.taskType ? -1 : 1;
+  return 0;
+}

@@ -1,0 +1,242 @@
+/**
+ * {@link KnowledgeGraph} on SurrealDB (embedded `mem://` / `surrealkv://`, or a remote server). Construct it through
+ * `connectKnowledgeGraph` (./connect.ts), which opens the connection and applies the schema.
+ *
+ * - Idempotency: `recordExecution` is the single statement `INSERT IGNORE INTO kg_executions $row RETURN id`; the
+ *   record id is the executionId. A new row returns its id ('created'); an existing id returns nothing and leaves
+ *   the first row untouched ('existed'). No read-then-write, no error-message parsing.
+ *   Measured caveat: on the embedded surrealkv engine (SurrealDB 3.0.2), 10 concurrent inserts of one id sometimes
+ *   (~2-15 % of rounds) *both* report success — its conflict detection misses this create/create race (mem:// never
+ *   did, in 800 rounds). So calls for the same executionId are also serialised in-process (a keyed mutex), which
+ *   makes 'exactly one created' hold for all callers of this process. Across processes, the guarantee is the
+ *   engine's: embedded stores are single-process anyway; a SurrealDB server is expected to detect the conflict.
+ * - Timestamps are normalised to `new Date(x).toISOString()` form (see ./knowledge-graph.ts).
+ * - Every call is bounded by `operationTimeoutMs`; transport failures and timeouts reject with KgUnavailableError.
+ * - Transaction conflicts between concurrent writers are retried (./surreal-conflict-retry.ts); every query here is
+ *   a single idempotent statement, so a replay cannot apply anything twice.
+ */
+import type { Surreal } from 'surrealdb';
+import type { ExecutionResult } from '../domain/messages.js';
+import { TimeoutError, withTimeout } from './bounded.js';
+import { KgUnavailableError } from './errors.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import {
+  DEFAULT_AGENT_LIMIT,
+  DEFAULT_TASK_TYPE_LIMIT,
+  type KnowledgeGraph,
+  type ProfileKey,
+} from './knowledge-graph.js';
+import { compareProfileKeys } from './memory-knowledge-graph.js';
+import { CONFLICT_RETRY } from './surreal-conflict-retry.js';
+import { executionRecordId, fromRow, toRow, type ExecutionRow } from './surreal-execution-row.js';
+import { EXECUTIONS_TABLE, removeRecencyIndex } from './surreal-schema.js';
+import { isTransportError } from './surreal-transport-error.js';
+
+export interface SurrealKnowledgeGraphOptions {
+  /** Shown in error messages (the connection URL). */
+  description: string;
+  /** Bound for each query. Default 10 000 ms. */
+  operationTimeoutMs?: number;
+  /** Bound for `ping()`. Default 2 000 ms. */
+  pingTimeoutMs?: number;
+  /** Bound for `close()`. Default 2 000 ms. */
+  closeTimeoutMs?: number;
+  /** Rows per page in `getAllExecutionsForTaskType`. Default 1 000. */
+  pageSize?: number;
+  /**
+   * Set for mem:// stores whose index was defined in this process: `close()` then removes the index first, which is
+   * what lets the native engine release the store (see ./surreal-schema.ts). Never set it for persistent stores.
+   */
+  removeIndexOnClose?: boolean;
+  /** Called once after the connection is closed (connect.ts uses it to track file-lock release). */
+  onClosed?: () => void;
+}
+
+export class SurrealKnowledgeGraph implements KnowledgeGraph {
+  readonly #db: Surreal;
+  readonly #description: string;
+  readonly #operationTimeoutMs: number;
+  readonly #pingTimeoutMs: number;
+  readonly #closeTimeoutMs: number;
+  readonly #pageSize: number;
+  readonly #removeIndexOnClose: boolean;
+  readonly #onClosed: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
+  readonly #recordLocks = new KeyedMutex();
+
+  constructor(db: Surreal, options: SurrealKnowledgeGraphOptions) {
+    this.#db = db;
+    this.#description = options.description;
+    this.#operationTimeoutMs = options.operationTimeoutMs ?? 10_000;
+    this.#pingTimeoutMs = options.pingTimeoutMs ?? 2_000;
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? 2_000;
+    this.#pageSize = options.pageSize ?? 1_000;
+    this.#removeIndexOnClose = options.removeIndexOnClose ?? false;
+    this.#onClosed = options.onClosed;
+  }
+
+  async recordExecution(execution: ExecutionResult): Promise<'created' | 'existed'> {
+    const row = toRow(execution);
+    // Per-id serialisation in this process: see the class comment for why the engine alone is not enough.
+    return this.#recordLocks.run(execution.executionId, async () => {
+      const [inserted] = await this.#query<[unknown[]]>(
+        'recordExecution',
+        `INSERT IGNORE INTO ${EXECUTIONS_TABLE} $row RETURN id`,
+        { row },
+      );
+      return inserted.length > 0 ? 'created' : 'existed';
+    });
+  }
+
+  async markProfileApplied(executionId: string): Promise<void> {
+    // UPDATE on a missing record id creates nothing in SurrealDB 2+/3 (UPSERT would), so an empty result = unknown.
+    const [updated] = await this.#query<[unknown[]]>(
+      'markProfileApplied',
+      'UPDATE $id SET profile_applied = true RETURN id',
+      { id: executionRecordId(executionId) },
+    );
+    if (updated.length === 0) {
+      throw new Error(`cannot mark profile applied: execution ${executionId} is not recorded`);
+    }
+  }
+
+  async isProfileApplied(executionId: string): Promise<boolean | null> {
+    const [rows] = await this.#query<[{ profile_applied: boolean }[]]>(
+      'isProfileApplied',
+      'SELECT profile_applied FROM $id',
+      { id: executionRecordId(executionId) },
+    );
+    const first = rows[0];
+    return first ? first.profile_applied === true : null;
+  }
+
+  async getExecution(executionId: string): Promise<ExecutionResult | null> {
+    const [rows] = await this.#query<[ExecutionRow[]]>('getExecution', 'SELECT * FROM $id', {
+      id: executionRecordId(executionId),
+    });
+    const first = rows[0];
+    return first ? fromRow(first) : null;
+  }
+
+  async getExecutionsForTaskType(
+    agentId: string,
+    taskType: string,
+    limit = DEFAULT_TASK_TYPE_LIMIT,
+  ): Promise<ExecutionResult[]> {
+    const n = Math.floor(limit);
+    if (!(n > 0)) return [];
+    const [rows] = await this.#query<[ExecutionRow[]]>(
+      'getExecutionsForTaskType',
+      `SELECT * FROM ${EXECUTIONS_TABLE} WHERE agent_id = $agentId AND task_type = $taskType
+       ORDER BY finished_at DESC, id DESC LIMIT $limit`,
+      { agentId, taskType, limit: n },
+    );
+    return rows.map(fromRow);
+  }
+
+  async getAgentExecutions(agentId: string, limit = DEFAULT_AGENT_LIMIT): Promise<ExecutionResult[]> {
+    const n = Math.floor(limit);
+    if (!(n > 0)) return [];
+    const [rows] = await this.#query<[ExecutionRow[]]>(
+      'getAgentExecutions',
+      `SELECT * FROM ${EXECUTIONS_TABLE} WHERE agent_id = $agentId ORDER BY finished_at DESC, id DESC LIMIT $limit`,
+      { agentId, limit: n },
+    );
+    return rows.map(fromRow);
+  }
+
+  /**
+   * Keyset pagination on the record id (`id > last id of the previous page`), not START/OFFSET: a row inserted
+   * while paging can neither be returned twice nor push another row out of the result.
+   */
+  async getAllExecutionsForTaskType(agentId: string, taskType: string): Promise<ExecutionResult[]> {
+    const out: ExecutionResult[] = [];
+    let after: ExecutionRow['id'] | undefined;
+    for (;;) {
+      const [page] = await this.#query<[ExecutionRow[]]>(
+        'getAllExecutionsForTaskType',
+        `SELECT * FROM ${EXECUTIONS_TABLE} WHERE agent_id = $agentId AND task_type = $taskType
+         ${after === undefined ? '' : 'AND id > $after'} ORDER BY id ASC LIMIT $limit`,
+        { agentId, taskType, limit: this.#pageSize, ...(after === undefined ? {} : { after }) },
+      );
+      for (const row of page) out.push(fromRow(row));
+      const last = page[page.length - 1];
+      if (!last || page.length < this.#pageSize) return out;
+      after = last.id;
+    }
+  }
+
+  async countExecutions(agentId: string, taskType: string): Promise<number> {
+    const [rows] = await this.#query<[{ n: number }[]]>(
+      'countExecutions',
+      `SELECT count() AS n FROM ${EXECUTIONS_TABLE} WHERE agent_id = $agentId AND task_type = $taskType GROUP ALL`,
+      { agentId, taskType },
+    );
+    // GROUP ALL over zero rows yields no group at all, not a zero count.
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async listProfileKeys(): Promise<ProfileKey[]> {
+    const [rows] = await this.#query<[{ agent_id: string; task_type: string }[]]>(
+      'listProfileKeys',
+      `SELECT agent_id, task_type FROM ${EXECUTIONS_TABLE} GROUP BY agent_id, task_type`,
+    );
+    // Sorted here, not in SurrealQL, so the order is JS code-unit order exactly like the in-memory adapter.
+    return rows.map((r) => ({ agentId: r.agent_id, taskType: r.task_type })).sort(compareProfileKeys);
+  }
+
+  async ping(): Promise<void> {
+    await this.#query('ping', 'RETURN true', undefined, this.#pingTimeoutMs);
+  }
+
+  /**
+   * Closes the connection within `closeTimeoutMs` (default 2 s); never rejects and never keeps the event loop alive
+   * (the bound uses an unref'd timer). If the SDK's close does not settle in time the connection is abandoned.
+   * Measured here (@surrealdb/node 3.0.3): the SDK's close() itself resolves in ~1 ms; what can hang is the
+   * *process exit* when an index was defined by this process on an embedded store — connect.ts avoids that.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const deadline = Date.now() + this.#closeTimeoutMs;
+    try {
+      if (this.#removeIndexOnClose)
+        await withTimeout(removeRecencyIndex(this.#db), this.#closeTimeoutMs, 'remove index');
+      await withTimeout(this.#db.close(), Math.max(1, deadline - Date.now()), 'close');
+    } catch {
+      // A close that fails or times out leaves nothing for the caller to do: shutdown must go on.
+    } finally {
+      this.#onClosed?.();
+    }
+  }
+
+  async #query<R extends unknown[]>(
+    what: string,
+    surql: string,
+    bindings?: Record<string, unknown>,
+    timeoutMs = this.#operationTimeoutMs,
+  ): Promise<R> {
+    if (this.#closing)
+      throw new KgUnavailableError(`knowledge graph at ${this.#description} is closed (${what})`);
+    try {
+      // The SDK types rows as it is told; the cast states what this adapter knows about its own SurrealQL.
+      return (await withTimeout(
+        this.#db.query(surql, bindings).retry(CONFLICT_RETRY).collect(),
+        timeoutMs,
+        what,
+      )) as R;
+    } catch (err) {
+      if (isTransportError(err)) {
+        const reason =
+          err instanceof TimeoutError ? err.message : `${(err as Error).name}: ${(err as Error).message}`;
+        throw new KgUnavailableError(`knowledge graph at ${this.#description} unavailable: ${reason}`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,153 @@
+/** The assigner against a real nats-server and embedded SurrealDB: decisions, fallback, give-up, capacity. */
+import { Kvm, KvWatchInclude } from '@nats-io/kv';
+import type { Assignment, CapacityRecord, Unassignable } from '../../src/domain/index.js';
+import { inFlightCount } from '../../src/domain/index.js';
+import { Buckets, Streams } from '../../src/bus/subjects.js';
+import { waitFor } from '../support/wait-for.js';
+import type { Env } from './harness.js';
+import {
+  publishResult,
+  publishTask,
+  readStream,
+  result,
+  startEnv,
+  startTestAgent,
+  startWorker,
+  stopEnv,
+} from './harness.js';
+
+let env: Env | undefined;
+afterEach(async () => {
+  await stopEnv(env);
+  env = undefined;
+});
+
+const assignments = async (e: Env) =>
+  (await readStream(e, Streams.assignments)).map((m) => m.json<Assignment>());
+
+describe('assigner', () => {
+  it('turns one published task into exactly one assignment event', async () => {
+    env = await startEnv();
+    await startWorker(env);
+    const seen: string[] = [];
+    await startTestAgent(env, 'solo', async (a) => {
+      seen.push(a.taskId);
+      return { success: true };
+    });
+    await publishTask(env, { taskId: 't-1', title: 'Implement the login endpoint' });
+    // Publishing the same task again (same Nats-Msg-Id) must not create a second assignment.
+    await publishTask(env, { taskId: 't-1', title: 'Implement the login endpoint' });
+    await waitFor(() => seen.length === 1, { what: 'the agent to receive the task' });
+    const published = await assignments(env);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      taskId: 't-1',
+      agentId: 'solo',
+      taskType: 'coding',
+      policy: 'load-fallback',
+      attempt: 1,
+    });
+    expect(published[0]!.reasoning).toContain('least-loaded');
+  });
+
+  it('falls back to the least-loaded agent when nobody has history for the task type', async () => {
+    env = await startEnv();
+    const worker = await startWorker(env);
+    const release: (() => void)[] = [];
+    const blocking = async () =>
+      new Promise<{ success: boolean }>((r) => release.push(() => r({ success: true })));
+    await startTestAgent(env, 'busy', blocking, { maxConcurrent: 4 });
+    await startTestAgent(env, 'idle', blocking, { maxConcurrent: 4 });
+    // Occupy 'busy' with two tasks it alone may take.
+    await publishTask(env, { taskId: 'b-1', title: 'Write docs', candidates: ['busy'] });
+    await publishTask(env, { taskId: 'b-2', title: 'Write docs', candidates: ['busy'] });
+    await waitFor(() => worker.capacity.inFlight('busy') === 2, { what: 'busy to hold two tasks' });
+    await publishTask(env, { taskId: 'x-1', title: 'Review the pull request' });
+    const x = await waitFor(async () => (await assignments(env!)).find((a) => a.taskId === 'x-1'));
+    expect(x).toMatchObject({ agentId: 'idle', policy: 'load-fallback', taskType: 'review' });
+    release.forEach((r) => r());
+  });
+
+  it('shifts assignments towards the agent whose results are better', async () => {
+    env = await startEnv();
+    const worker = await startWorker(env);
+    // History arrives as results from both agents: 'good' succeeds at coding, 'bad' fails.
+    for (let i = 0; i < 10; i += 1) {
+      await publishResult(env, result({ agentId: 'good', executionId: `g-${i}`, success: true }));
+      await publishResult(env, result({ agentId: 'bad', executionId: `b-${i}`, success: false }));
+    }
+    await waitFor(
+      () =>
+        worker.stores.profiles.get('good.coding')?.totalExecutions === 10 &&
+        worker.stores.profiles.get('bad.coding')?.totalExecutions === 10,
+      { what: 'both profiles to reach 10 executions' },
+    );
+    // Enough capacity for all five tasks, so only the learned scores decide.
+    await startTestAgent(env, 'bad', async () => ({ success: false }), { maxConcurrent: 8 });
+    await startTestAgent(env, 'good', async () => ({ success: true }), { maxConcurrent: 8 });
+    for (let i = 0; i < 5; i += 1)
+      await publishTask(env, { taskId: `c-${i}`, title: 'Implement feature flags' });
+    const published = await waitFor(async () => {
+      const all = await assignments(env!);
+      return all.length === 5 ? all : undefined;
+    });
+    expect(published.every((a) => a.agentId === 'good' && a.policy === 'learned')).toBe(true);
+    const good = published[0]!.ranking.find((r) => r.agentId === 'good')!;
+    const bad = published[0]!.ranking.find((r) => r.agentId === 'bad')!;
+    expect(good.expertiseScore).toBe(1);
+    expect(bad.expertiseScore).toBe(0);
+    expect(good.finalScore).toBeGreaterThan(bad.finalScore);
+  });
+
+  it('publishes vapora.tasks.unassignable after the maximum wait', async () => {
+    env = await startEnv();
+    await startWorker(env, { UNASSIGNABLE_AFTER_MS: '1500' });
+    await publishTask(env, { taskId: 'lonely', title: 'Deploy to prod', requiredRole: 'sre' });
+    const given = await waitFor(
+      async () =>
+        (await readStream(env!, Streams.tasks, 'vapora.tasks.unassignable')).map((m) =>
+          m.json<Unassignable>(),
+        )[0],
+      { timeoutMs: 15_000, what: 'the unassignable event' },
+    );
+    expect(given).toMatchObject({ taskId: 'lonely', taskType: 'deployment' });
+    expect(given.reason).toContain('no agent is registered');
+    expect(await assignments(env)).toHaveLength(0);
+  });
+
+  it('never exceeds maxConcurrent with two worker replicas and a burst of tasks', async () => {
+    env = await startEnv();
+    await startWorker(env);
+    await startWorker(env);
+    // Every revision of every capacity record, as written by either replica.
+    const kv = await new Kvm(env.js).open(Buckets.capacity);
+    const watch = await kv.watch({ include: KvWatchInclude.UpdatesOnly });
+    const peak = new Map<string, number>();
+    const watching = (async () => {
+      for await (const entry of watch) {
+        if (entry.operation !== 'PUT') continue;
+        const record = entry.json<CapacityRecord>();
+        peak.set(record.agentId, Math.max(peak.get(record.agentId) ?? 0, inFlightCount(record)));
+      }
+    })();
+    const slow = async () => {
+      await new Promise((r) => setTimeout(r, 15));
+      return { success: true };
+    };
+    await startTestAgent(env, 'a1', slow, { maxConcurrent: 2 });
+    await startTestAgent(env, 'a2', slow, { maxConcurrent: 2 });
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) => publishTask(env!, { taskId: `burst-${i}`, title: 'Fix the bug' })),
+    );
+    await waitFor(async () => (await assignments(env!)).length === 60, {
+      timeoutMs: 50_000,
+      what: '60 assignments',
+    });
+    watch.stop();
+    await watching;
+    const published = await assignments(env);
+    expect(new Set(published.map((a) => a.taskId)).size).toBe(60);
+    expect(peak.get('a1')).toBe(2);
+    expect(peak.get('a2')).toBe(2);
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * Integration harness: a private nats-server per test, workers on the embedded SurrealDB engine (mem://),
+ * agents on the real SDK, and readers for what the worker published.
+ */
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, headers } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import type { AgentHandle, AssignmentHandler } from '../../src/agent/agent.js';
+import { startAgent } from '../../src/agent/agent.js';
+import { loadWorkerConfig } from '../../src/config/config.js';
+import { applyTopology, loadTopology } from '../../src/bus/topology.js';
+import { Subjects } from '../../src/bus/subjects.js';
+import type { ExecutionResult, TaskArrived } from '../../src/domain/index.js';
+import type { KnowledgeGraph } from '../../src/kg/knowledge-graph.js';
+import { connectKnowledgeGraph } from '../../src/kg/connect.js';
+import type { WorkerDeps } from '../../src/worker/worker.js';
+import { Worker } from '../../src/worker/worker.js';
+import type { NatsServerHandle } from '../support/nats-server.js';
+import { startNatsServer } from '../support/nats-server.js';
+
+export const silent = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
+
+export interface Env {
+  server: NatsServerHandle;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  workers: Worker[];
+  agents: AgentHandle[];
+  kgs: KnowledgeGraph[];
+}
+
+export async function startEnv(): Promise<Env> {
+  const server = await startNatsServer();
+  const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+  await applyTopology(nc, await loadTopology());
+  return { server, nc, js: jetstream(nc), workers: [], agents: [], kgs: [] };
+}
+
+export async function stopEnv(env: Env | undefined): Promise<void> {
+  if (!env) return;
+  for (const agent of env.agents) await agent.stop(1000).catch(() => undefined);
+  for (const worker of env.workers) await worker.shutdown(2000).catch(() => undefined);
+  for (const kg of env.kgs) await kg.close().catch(() => undefined);
+  await env.nc.close().catch(() => undefined);
+  await env.server.stop();
+}
+
+export async function memoryKg(env: Env): Promise<KnowledgeGraph> {
+  const kg = await connectKnowledgeGraph({ url: 'mem://', namespace: 'vapora', database: 'kg' });
+  env.kgs.push(kg);
+  return kg;
+}
+
+export async function startWorker(
+  env: Env,
+  overrides: Record<string, string> = {},
+  deps: WorkerDeps = {},
+): Promise<Worker> {
+  const config = loadWorkerConfig({
+    NATS_URL: env.server.url,
+    SURREAL_URL: 'mem://',
+    HTTP_PORT: '0',
+    LOG_LEVEL: 'silent',
+    WORKER_CONCURRENCY: '8',
+    ...overrides,
+  });
+  const worker = await Worker.create(config, { log: silent, kg: deps.kg ?? (await memoryKg(env)), ...deps });
+  await worker.run();
+  env.workers.push(worker);
+  return worker;
+}
+
+export async function startTestAgent(
+  env: Env,
+  agentId: string,
+  handler: AssignmentHandler,
+  options: { maxConcurrent?: number; role?: string; taskTypes?: string[] } = {},
+): Promise<AgentHandle> {
+  const agent = await startAgent({
+    agentId,
+    role: options.role ?? 'developer',
+    maxConcurrent: options.maxConcurrent ?? 4,
+    ...(options.taskTypes ? { taskTypes: options.taskTypes } : {}),
+    handler,
+    nats: { url: env.server.url },
+    log: silent,
+  });
+  env.agents.push(agent);
+  return agent;
+}
+
+export async function publishTask(env: Env, task: TaskArrived): Promise<void> {
+  const h = headers();
+  h.set('Nats-Msg-Id', task.taskId);
+  await env.js.publish(Subjects.taskArrived, JSON.stringify(task), { headers: h });
+}
+
+export async function publishResult(
+  env: Env,
+  result: ExecutionResult,
+  subjectAgent = result.agentId,
+): Promise<void> {
+  await env.js.publish(Subjects.result(subjectAgent), JSON.stringify(result), { msgID: result.executionId });
+}
+
+export async function publishRaw(env: Env, subject: string, data: Uint8Array | string): Promise<void> {
+  await env.js.publish(subject, data);
+}
+
+export interface StoredMessage {
+  subject: string;
+  data: Uint8Array;
+  headers: Record<string, string>;
+  json<T>(): T;
+}
+
+/** Every message currently in a stream whose subject starts with `prefix`, read with an ordered consumer. */
+export async function readStream(env: Env, stream: string, prefix = ''): Promise<StoredMessage[]> {
+  const jsm = await jetstreamManager(env.nc);
+  const info = await jsm.streams.info(stream);
+  if (info.state.messages === 0) return [];
+  // Filtering client-side: nats-server 2.9 has no multi-filter consumers, and one filter is enough here.
+  const consumer = await env.js.consumers.get(stream, { deliver_policy: DeliverPolicy.All });
+  const out: StoredMessage[] = [];
+  const last = info.state.last_seq;
+  const messages = await consumer.fetch({ max_messages: 100_000, expires: 1000 });
+  for await (const m of messages) {
+    const h: Record<string, string> = {};
+    if (m.headers) for (const [key, values] of m.headers) h[key] = values.join(',');
+    if (m.subject.startsWith(prefix)) {
+      out.push({ subject: m.subject, data: m.data, headers: h, json: <T>() => m.json<T>() });
+    }
+    if (m.seq >= last) break;
+  }
+  return out;
+}
+
+export function result(
+  overrides: Partial<ExecutionResult> & Pick<ExecutionResult, 'agentId'>,
+): ExecutionResult {
+  return {
+    executionId: `ex-${Math.random().toString(36).slice(2, 10)}`,
+    taskId: `task-${Math.random().toString(36).slice(2, 10)}`,
+    taskType: 'coding',
+    success: true,
+    durationMs: 1000,
+    finishedAt: new Date().toISOString(),
+    ...overrides,
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * Conformance suite for every {@link KnowledgeGraph} adapter (in the spirit of BullMQ's adapter-conformance tests):
+ * each adapter's test file calls `describeKnowledgeGraphConformance` with a factory for a fresh, empty store.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { ExecutionResult } from '../../src/domain/messages.js';
+import { isKgUnavailable } from '../../src/kg/errors.js';
+import type { KnowledgeGraph } from '../../src/kg/knowledge-graph.js';
+
+let seq = 0;
+export function execution(overrides: Partial<ExecutionResult> = {}): ExecutionResult {
+  seq += 1;
+  return {
+    executionId: `exec-${String(seq).padStart(6, '0')}`,
+    taskId: `task-${seq}`,
+    agentId: 'agent-a',
+    taskType: 'coding',
+    success: true,
+    durationMs: 1000,
+    finishedAt: new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString(),
+    ...overrides,
+  };
+}
+
+/** Records in parallel batches: fast, and exercises concurrent writers of distinct ids. */
+async function recordAll(kg: KnowledgeGraph, executions: ExecutionResult[], batch = 100): Promise<void> {
+  for (let i = 0; i < executions.length; i += batch) {
+    const results = await Promise.all(executions.slice(i, i + batch).map((e) => kg.recordExecution(e)));
+    expect(results.every((r) => r === 'created')).toBe(true);
+  }
+}
+
+const ids = (list: ExecutionResult[]) => list.map((e) => e.executionId);
+
+export function describeKnowledgeGraphConformance(
+  name: string,
+  factory: () => Promise<KnowledgeGraph>,
+): void {
+  describe(`KnowledgeGraph conformance: ${name}`, () => {
+    let kg: KnowledgeGraph;
+    beforeEach(async () => {
+      kg = await factory();
+    });
+    afterEach(async () => {
+      await kg.close();
+    });
+
+    it('reports created for a new id and existed for a repeat', async () => {
+      const e = execution();
+      expect(await kg.recordExecution(e)).toBe('created');
+      expect(await kg.recordExecution(e)).toBe('existed');
+      expect(await kg.countExecutions(e.agentId, e.taskType)).toBe(1);
+    });
+
+    it('keeps the first write when a second write of the same id differs', async () => {
+      const first = execution({ success: true, durationMs: 10 });
+      await kg.recordExecution(first);
+      expect(await kg.recordExecution({ ...first, success: false, durationMs: 99, taskType: 'review' })).toBe(
+        'existed',
+      );
+      expect(await kg.getExecution(first.executionId)).toEqual(first);
+      expect(await kg.countExecutions(first.agentId, 'review')).toBe(0);
+    });
+
+    it('gives exactly one created among 10 concurrent writes of the same id', async () => {
+      // Several rounds: a write-write conflict inside the store is timing-dependent.
+      for (let round = 0; round < 20; round++) {
+        const e = execution();
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => kg.recordExecution({ ...e, durationMs: i })),
+        );
+        expect(results.filter((r) => r === 'created')).toHaveLength(1);
+        expect(results.filter((r) => r === 'existed')).toHaveLength(9);
+        // The winner's content is stored whole, not a mix of writers.
+        const stored = await kg.getExecution(e.executionId);
+        expect(stored).toEqual({ ...e, durationMs: stored?.durationMs });
+        expect(results[stored?.durationMs ?? -1]).toBe('created');
+      }
+      expect(await kg.countExecutions('agent-a', 'coding')).toBe(20);
+    });
+
+    it('returns getExecutionsForTaskType most recent first, ties by executionId desc, honouring limit', async () => {
+      const t = (s: number) => new Date(Date.UTC(2026, 1, 1, 0, 0, s)).toISOString();
+      await recordAll(kg, [
+        execution({ executionId: 'b', finishedAt: t(2) }),
+        execution({ executionId: 'a', finishedAt: t(2) }),
+        execution({ executionId: 'c', finishedAt: t(2) }),
+        execution({ executionId: 'z', finishedAt: t(1) }),
+        execution({ executionId: 'y', finishedAt: t(3) }),
+        execution({ executionId: 'other-type', finishedAt: t(4), taskType: 'review' }),
+        execution({ executionId: 'other-agent', finishedAt: t(4), agentId: 'agent-b' }),
+      ]);
+      expect(ids(await kg.getExecutionsForTaskType('agent-a', 'coding'))).toEqual(['y', 'c', 'b', 'a', 'z']);
+      expect(ids(await kg.getExecutionsForTaskType('agent-a', 'coding', 3))).toEqual(['y', 'c', 'b']);
+      expect(await kg.getExecutionsForTaskType('agent-a', 'unknown')).toEqual([]);
+    });
+
+    it('orders by instant, not by the string a producer sent', async () => {
+      await kg.recordExecution(execution({ executionId: 'late', finishedAt: '2026-03-01T12:00:00+02:00' }));
+      await kg.recordExecution(execution({ executionId: 'early', finishedAt: '2026-03-01T10:30:00Z' }));
+      // 12:00+02:00 is 10:00Z: earlier than 10:30Z despite sorting later as a string.
+      expect(ids(await kg.getExecutionsForTaskType('agent-a', 'coding'))).toEqual(['early', 'late']);
+    });
+
+    it('caps getExecutionsForTaskType at 100 by default', async () => {
+      await recordAll(
+        kg,
+        Array.from({ length: 105 }, () => execution()),
+      );
+      const window = await kg.getExecutionsForTaskType('agent-a', 'coding');
+      expect(window).toHaveLength(100);
+      expect(await kg.countExecutions('agent-a', 'coding')).toBe(105);
+      // The 5 oldest (the first recorded) are the ones left out.
+      expect(window[window.length - 1]?.finishedAt).toBe(
+        new Date(Date.parse(window[0]!.finishedAt) - 99_000).toISOString(),
+      );
+    });
+
+    it('getAgentExecutions spans task types in the same order and honours limit', async () => {
+      await recordAll(kg, [
+        execution({ executionId: 'e1', taskType: 'coding' }),
+        execution({ executionId: 'e2', taskType: 'review' }),
+        execution({ executionId: 'e3', taskType: 'testing' }),
+        execution({ executionId: 'e4', agentId: 'agent-b' }),
+      ]);
+      expect(ids(await kg.getAgentExecutions('agent-a'))).toEqual(['e3', 'e2', 'e1']);
+      expect(ids(await kg.getAgentExecutions('agent-a', 2))).toEqual(['e3', 'e2']);
+      expect(ids(await kg.getAgentExecutions('agent-b'))).toEqual(['e4']);
+    });
+
+    it('counts per (agent, taskType) and 0 when none', async () => {
+      await recordAll(kg, [
+        execution(),
+        execution(),
+        execution({ taskType: 'review' }),
+        execution({ agentId: 'agent-b' }),
+      ]);
+      expect(await kg.countExecutions('agent-a', 'coding')).toBe(2);
+      expect(await kg.countExecutions('agent-a', 'review')).toBe(1);
+      expect(await kg.countExecutions('agent-b', 'coding')).toBe(1);
+      expect(await kg.countExecutions('agent-c', 'coding')).toBe(0);
+    });
+
+    it('lists distinct profile keys sorted by agentId then taskType', async () => {
+      expect(await kg.listProfileKeys()).toEqual([]);
+      await recordAll(kg, [
+        execution({ agentId: 'b', taskType: 'coding' }),
+        execution({ agentId: 'a', taskType: 'review' }),
+        execution({ agentId: 'a', taskType: 'coding' }),
+        execution({ agentId: 'a', taskType: 'coding' }),
+      ]);
+      expect(await kg.listProfileKeys()).toEqual([
+        { agentId: 'a', taskType: 'coding' },
+        { agentId: 'a', taskType: 'review' },
+        { agentId: 'b', taskType: 'coding' },
+      ]);
+    });
+
+    it('tracks the profile-applied flag: null unknown, false recorded, true once marked', async () => {
+      const e = execution();
+      expect(await kg.isProfileApplied(e.executionId)).toBeNull();
+      await kg.recordExecution(e);
+      expect(await kg.isProfileApplied(e.executionId)).toBe(false);
+      await kg.markProfileApplied(e.executionId);
+      expect(await kg.isProfileApplied(e.executionId)).toBe(true);
+      // A repeat write neither resets the flag nor leaks it into the record.
+      expect(await kg.recordExecution(e)).toBe('existed');
+      expect(await kg.isProfileApplied(e.executionId)).toBe(true);
+      expect(await kg.getExecution(e.executionId)).toEqual(e);
+    });
+
+    it('refuses to mark an unknown execution, with an error that is not "unavailable"', async () => {
+      const err = await kg.markProfileApplied('never-recorded').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(Error);
+      expect(isKgUnavailable(err)).toBe(false);
+      expect(await kg.isProfileApplied('never-recorded')).toBeNull();
+    });
+
+    it('round-trips every optional field and normalises timestamps to toISOString form', async () => {
+      const full = execution({
+        executionId: '42', // numeric-looking ids stay string ids
+        startedAt: '2026-01-31T13:59:58.5+02:00',
+        finishedAt: '2026-01-31T12:00:00.123456Z',
+        qualityScore: 0.75,
+        costCents: 3,
+        provider: 'claude',
+        error: 'none really',
+        durationMs: 1500.5,
+        success: false,
+      });
+      await kg.recordExecution(full);
+      expect(await kg.getExecution('42')).toEqual({
+        ...full,
+        startedAt: '2026-01-31T11:59:58.500Z',
+        finishedAt: '2026-01-31T12:00:00.123Z',
+      });
+    });
+
+    it('leaves absent optional fields absent (no null, no undefined-valued keys)', async () => {
+      const bare = execution({ qualityScore: undefined });
+      await kg.recordExecution(bare);
+      const stored = await kg.getExecution(bare.executionId);
+      expect(Object.keys(stored ?? {}).sort()).toEqual(
+        ['agentId', 'durationMs', 'executionId', 'finishedAt', 'success', 'taskId', 'taskType'].sort(),
+      );
+      const [listed] = await kg.getExecutionsForTaskType(bare.agentId, bare.taskType);
+      expect(Object.keys(listed ?? {})).not.toContain('startedAt');
+      expect(await kg.getExecution('missing')).toBeNull();
+    });
+
+    it('returns every execution from getAllExecutionsForTaskType, even more than 1000', async () => {
+      const many = Array.from({ length: 1200 }, () => execution());
+      await recordAll(kg, [...many, execution({ taskType: 'review' }), execution({ agentId: 'agent-b' })]);
+      const all = await kg.getAllExecutionsForTaskType('agent-a', 'coding');
+      expect(all).toHaveLength(1200);
+      expect(new Set(ids(all))).toEqual(new Set(ids(many)));
+      expect(await kg.getAllExecutionsForTaskType('agent-a', 'unknown')).toEqual([]);
+    });
+
+    it('answers ping while open and rejects as unavailable once closed', async () => {
+      await expect(kg.ping()).resolves.toBeUndefined();
+      await kg.close();
+      const err = await kg.ping().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isKgUnavailable(err)).toBe(true);
+      await expect(kg.close()).resolves.toBeUndefined(); // idempotent (afterEach closes again)
+    });
+  });
+}
