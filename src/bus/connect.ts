@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
-import { connect, credsAuthenticator } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, errors } from '@nats-io/transport-node';
 import type { NatsConfig } from '../config/config.js';
 import { NatsUnavailableError } from '../config/errors.js';
 
@@ -24,7 +24,7 @@ export function natsConnectionOptions(
   config: NatsConfig,
   options: ConnectNatsOptions,
 ): NodeConnectionOptions {
-  const servers = config.url.replace(/^tls:\/\//, 'nats://');
+  const servers = config.url.split(',').map((url) => url.trim().replace(/^tls:\/\//, 'nats://'));
   return {
     servers,
     name: options.name,
@@ -48,10 +48,29 @@ export async function connectNats(config: NatsConfig, options: ConnectNatsOption
     return await connect(natsConnectionOptions(config, options));
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    throw new NatsUnavailableError(
-      `cannot connect to NATS at ${config.url} (${why}); start a server with JetStream ` +
-        `(nats-server -js, or 'npm run demo' which starts one) or set NATS_URL`,
-      { cause: err },
+    throw new NatsUnavailableError(`cannot connect to NATS at ${config.url} (${why}); ${hint(err, config)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** The likely fix for a failed first connection, so an auth or TLS problem is not reported as "no server". */
+function hint(err: unknown, config: NatsConfig): string {
+  if (err instanceof errors.AuthorizationError) {
+    return 'the server refused the credentials: check NATS_USER/NATS_PASS (or NATS_TOKEN, NATS_CREDS)';
+  }
+  const message = err instanceof Error ? `${err.message} ${String(err.cause)}` : String(err);
+  if (/certificate|self[- ]signed|SSL|TLS|handshake/i.test(message)) {
+    return (
+      'TLS failed: set NATS_TLS_CA to the CA that signed the server certificate (whose names must ' +
+      'include the host in NATS_URL), and NATS_TLS_CERT/NATS_TLS_KEY if the server verifies clients'
     );
   }
+  const usesTls = config.tls !== undefined || config.url.startsWith('tls://');
+  return (
+    'start a server with JetStream (nats-server -js) or set NATS_URL to one' +
+    (usesTls && config.tls?.certFile === undefined
+      ? '; if the server requires client certificates (tls verify), set NATS_TLS_CERT and NATS_TLS_KEY'
+      : '')
+  );
 }

@@ -11,6 +11,9 @@ import { barChart, percent, progressBar, table } from './render.js';
 
 type Out = (line: string) => void;
 
+/** Bad arguments: the CLI prints the message and the command's usage, and exits 2. */
+export class UsageError extends Error {}
+
 export async function streamsApply(out: Out): Promise<void> {
   const ctx = await openNats('vapora-learning-cli');
   try {
@@ -46,7 +49,7 @@ export async function tasksPublish(args: PublishTaskArgs, out: Out): Promise<voi
     ...(args.candidates ? { candidates: args.candidates } : {}),
   };
   const checked = decodeValue(TaskArrivedSchema, task);
-  if (!checked.ok) throw new Error(`invalid task: ${checked.reason}`);
+  if (!checked.ok) throw new UsageError(`invalid task: ${checked.reason}`);
   const ctx = await openNats('vapora-learning-cli', '_INBOX.producer');
   try {
     const h = headers();
@@ -126,9 +129,10 @@ export async function profilesShow(agentId: string | undefined, out: Out): Promi
 
 export async function profilesRebuild(out: Out, isTty: boolean): Promise<void> {
   const ctx = await openNats('vapora-learning-cli');
-  const kg = await openKg();
+  let kg: Awaited<ReturnType<typeof openKg>> | undefined;
   try {
     const kv = await openBucket(ctx, Buckets.profiles);
+    kg = await openKg(); // after NATS and the bucket: a failure there must not leave the embedded store open
     const keys = await kg.listProfileKeys();
     const now = new Date();
     let done = 0;
@@ -143,7 +147,7 @@ export async function profilesRebuild(out: Out, isTty: boolean): Promise<void> {
     if (isTty) process.stdout.write('\n');
     out(`rebuilt ${done} profile(s) from the knowledge graph`);
   } finally {
-    await kg.close();
+    await kg?.close();
     await ctx.close();
   }
 }

@@ -4,7 +4,16 @@
  */
 import { parseArgs } from 'node:util';
 import { isVaporaError } from '../config/errors.js';
-import { agentsList, curve, profilesRebuild, profilesShow, streamsApply, tasksPublish } from './commands.js';
+import { isKgUnavailable } from '../kg/errors.js';
+import {
+  UsageError,
+  agentsList,
+  curve,
+  profilesRebuild,
+  profilesShow,
+  streamsApply,
+  tasksPublish,
+} from './commands.js';
 import { runWorkerCommand } from './worker-command.js';
 
 interface Command {
@@ -40,8 +49,8 @@ simulated agents with hidden skills, publishes tasks and reports what was learne
     run: async (_p, values) => {
       const { runDemo } = await import('../demo/demo.js');
       return runDemo({
-        ...(values['tasks'] !== undefined ? { tasks: Number(values['tasks']) } : {}),
-        ...(values['agents'] !== undefined ? { agents: Number(values['agents']) } : {}),
+        ...(values['tasks'] !== undefined ? { tasks: positiveInt('--tasks', values['tasks']) } : {}),
+        ...(values['agents'] !== undefined ? { agents: positiveInt('--agents', values['agents']) } : {}),
       });
     },
   },
@@ -127,7 +136,13 @@ Stop the workers first when the KG is an embedded store (one process per store).
   },
 };
 
-class UsageError extends Error {}
+/** `--tasks abc` gave NaN (a report of NaN%), `--agents abc` no agents at all (the demo waited forever). */
+function positiveInt(option: string, value: unknown): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${option} needs a positive integer, got '${String(value)}'`);
+  return n;
+}
 
 function usage(): string {
   const width = Math.max(...Object.values(commands).map((c) => c.usage.split(' [')[0]!.length));
@@ -159,6 +174,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const found = findCommand(args);
+  const group = Object.values(commands).filter((c) => c.usage.startsWith(`${args[0]} `));
+  if (!found && group.length > 0 && (args.includes('--help') || args.includes('-h'))) {
+    // `profiles --help`: the commands of that group.
+    out(group.map((c) => `Usage: vapora-learning ${c.usage}\n  ${c.summary}`).join('\n'));
+    return 0;
+  }
   if (!found) {
     process.stderr.write(`error: unknown command '${args.slice(0, 2).join(' ')}'\n\n${usage()}\n`);
     return 2;
@@ -185,7 +206,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`error: ${message}\n`);
     if (verbose) process.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
-    else if (!isVaporaError(err)) process.stderr.write('(run again with --verbose for details)\n');
+    // KgUnavailableError is not a VaporaError, but its message is just as complete: one line, as for NATS.
+    else if (!isVaporaError(err) && !isKgUnavailable(err))
+      process.stderr.write('(run again with --verbose for details)\n');
     return 1;
   }
 }

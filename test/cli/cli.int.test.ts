@@ -1,0 +1,574 @@
+/**
+ * The `vapora-learning` command, driven as a subprocess (`node --import tsx src/cli/run.ts …`) against a private
+ * nats-server and, for `profiles rebuild`, an embedded surrealkv store written by an in-process worker.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
+import { Buckets, Streams, Subjects, profileKey } from '../../src/bus/subjects.js';
+import { loadTopology } from '../../src/bus/topology.js';
+import type { ProfileRecord } from '../../src/domain/index.js';
+import { connectKnowledgeGraph } from '../../src/kg/connect.js';
+import type { NatsServerHandle } from '../support/nats-server.js';
+import { startNatsServer } from '../support/nats-server.js';
+import { waitFor } from '../support/wait-for.js';
+import type { Env } from '../int/harness.js';
+import { publishResult, readStream, result, startEnv, startWorker, stopEnv } from '../int/harness.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DAY_MS = 86_400_000;
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A unique token per call, so tests sharing a server never see each other's ids. */
+let seq = 0;
+const uid = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${(seq += 1)}`;
+
+/**
+ * Runs the CLI to completion. NODE_OPTIONS is cleared (jest sets --experimental-vm-modules), and SURREAL_URL
+ * defaults to a store under the suite's temp dir so no command can touch the repository's .vapora/.
+ */
+function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        LOG_LEVEL: 'silent',
+        NATS_URL: 'nats://127.0.0.1:1', // overridden by every test that needs a server
+        SURREAL_URL: `surrealkv://${join(tmpdir(), 'vapora-cli-test-unused', 'kg')}`,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(
+          `vapora-learning ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`,
+        ),
+      );
+    }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Splits a table printed by src/cli/render.ts into rows of cells (header first, the rule line dropped). */
+function parseTable(text: string): string[][] {
+  return text
+    .trimEnd()
+    .split('\n')
+    .filter((line) => !/^[─\s]+$/.test(line))
+    .map((line) => line.trim().split(/\s{2,}/));
+}
+
+/** A loopback port that nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function readProfile(kv: KV, agentId: string, taskType: string): Promise<ProfileRecord | undefined> {
+  const entry = await kv.get(profileKey(agentId, taskType));
+  return entry && entry.operation === 'PUT' ? entry.json<ProfileRecord>() : undefined;
+}
+
+const COMMANDS = [
+  ['worker', 'Usage: vapora-learning worker'],
+  ['demo', 'Usage: vapora-learning demo [--tasks N] [--agents N]'],
+  ['streams apply', 'Usage: vapora-learning streams apply'],
+  ['tasks publish', 'Usage: vapora-learning tasks publish --title TITLE'],
+  ['agents list', 'Usage: vapora-learning agents list'],
+  ['profiles show', 'Usage: vapora-learning profiles show [agentId]'],
+  ['profiles rebuild', 'Usage: vapora-learning profiles rebuild'],
+  ['curve', 'Usage: vapora-learning curve <agentId> <taskType>'],
+  ['validate deploy', 'Usage: vapora-learning validate deploy [rootDir]'],
+] as const;
+
+// No server needed: these run concurrently (each is mostly tsx start-up).
+describe('usage', () => {
+  it.concurrent('--help lists every command and exits 0', async () => {
+    const run = await runCli(['--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Usage: vapora-learning <command>');
+    for (const [command] of COMMANDS) expect(run.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+    expect(run.stderr).toBe('');
+  });
+
+  it.concurrent.each(COMMANDS)(
+    '%s --help prints its usage and exits 0 without connecting',
+    async (command, usage) => {
+      // NATS_URL points nowhere: a command that tried to connect instead of printing help would fail.
+      const run = await runCli([...command.split(' '), '--help']);
+      expect(run.code).toBe(0);
+      expect(run.stdout.startsWith(usage)).toBe(true);
+      expect(run.stderr).toBe('');
+    },
+  );
+
+  it.concurrent('an unknown command exits 2 and names it', async () => {
+    const run = await runCli(['frobnicate', 'now']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("error: unknown command 'frobnicate now'");
+    expect(run.stderr).toContain('Commands:');
+    expect(run.stdout).toBe('');
+  });
+
+  it.concurrent('tasks publish without --title exits 2 with a clear message', async () => {
+    const run = await runCli(['tasks', 'publish', '--description', 'no title here']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('error: tasks publish needs --title');
+    expect(run.stderr).toContain('Usage: vapora-learning tasks publish --title TITLE');
+    expect(run.stderr).not.toContain('cannot connect'); // rejected before any connection attempt
+  });
+
+  it.concurrent.each([
+    ['profiles', ['profiles show', 'profiles rebuild']],
+    ['streams', ['streams apply']],
+    ['tasks', ['tasks publish']],
+  ])('%s --help lists the commands of that group and exits 0', async (group, members) => {
+    const run = await runCli([group, '--help']);
+    expect(run.code).toBe(0);
+    const usages = run.stdout.split('\n').filter((line) => line.startsWith('Usage: '));
+    expect(usages.map((line) => line.split(' ').slice(2, 4).join(' '))).toEqual(members);
+  });
+
+  it.concurrent.each([
+    ['--agents', 'xyz'],
+    ['--tasks', '0'],
+  ])('demo %s %s exits 2 before starting anything', async (option, value) => {
+    const run = await runCli(['demo', option, value]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`error: ${option} needs a positive integer, got '${value}'`);
+    expect(run.stdout).toBe('');
+  });
+
+  it.concurrent('an unknown option exits 2 with the usage line', async () => {
+    const run = await runCli(['agents', 'list', '--colour']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("'--colour'");
+    expect(run.stderr).toContain('Usage: vapora-learning agents list');
+  });
+});
+
+describe('unreachable NATS', () => {
+  let url: string;
+  beforeAll(async () => {
+    url = `nats://127.0.0.1:${await closedPort()}`;
+  });
+
+  it.each([
+    ['agents', 'list'],
+    ['streams', 'apply'],
+    ['tasks', 'publish', '--title', 'x'],
+  ])('%s %s: exit 1 and one line naming the URL and the fix, no stack trace', async (...args) => {
+    const run = await runCli(args, { NATS_URL: url });
+    expect(run.code).toBe(1);
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`cannot connect to NATS at ${url}`);
+    expect(lines[0]).toMatch(/set NATS_URL/);
+    expect(run.stderr).not.toMatch(/^\s+at /m);
+    expect(run.stdout).toBe('');
+  });
+
+  it('--verbose adds the stack trace', async () => {
+    const run = await runCli(['agents', 'list', '--verbose'], { NATS_URL: url });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`cannot connect to NATS at ${url}`);
+    expect(run.stderr).toMatch(/^\s+at .*connect/m);
+  });
+});
+
+describe('streams apply', () => {
+  let server: NatsServerHandle;
+  beforeAll(async () => {
+    server = await startNatsServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('creates the topology on a fresh server, then reports everything unchanged', async () => {
+    const topology = await loadTopology();
+    const expected = [
+      ...topology.streams.map((s) => ['stream', s.name]),
+      ...topology.consumers.map((c) => ['consumer', `${c.stream}/${c.config.durable_name}`]),
+      ...topology.buckets.map((b) => ['bucket', b.name]),
+    ];
+    const first = await runCli(['streams', 'apply'], { NATS_URL: server.url });
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const firstRows = parseTable(first.stdout);
+    expect(firstRows[0]).toEqual(['kind', 'name', 'action']);
+    expect(firstRows.slice(1)).toEqual(expected.map(([kind, name]) => [kind, name, 'created']));
+    expect(firstRows.map((row) => row[1])).toEqual(
+      expect.arrayContaining([Streams.tasks, Streams.results, Buckets.profiles, Buckets.agents]),
+    );
+
+    const second = await runCli(['streams', 'apply'], { NATS_URL: server.url });
+    expect(second.code).toBe(0);
+    const secondRows = parseTable(second.stdout);
+    expect(secondRows.slice(1).map((row) => row[2])).toEqual(expected.map(() => 'unchanged'));
+    // Same objects, same order: only the action column differs.
+    expect(secondRows.slice(1).map((row) => row.slice(0, 2))).toEqual(
+      firstRows.slice(1).map((r) => r.slice(0, 2)),
+    );
+  });
+});
+
+describe('against a server with the topology applied', () => {
+  let env: Env;
+  let natsUrl: string;
+  beforeAll(async () => {
+    env = await startEnv();
+    natsUrl = env.server.url;
+  });
+  afterAll(async () => {
+    await stopEnv(env);
+  });
+
+  it('tasks publish stores the task in VAPORA_TASKS with Nats-Msg-Id = the printed taskId', async () => {
+    const run = await runCli(
+      [
+        'tasks',
+        'publish',
+        '--title',
+        'Fix the flaky login test',
+        '--type',
+        'debugging',
+        '--candidates',
+        'a1, a2',
+      ],
+      { NATS_URL: natsUrl },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const match = /^published task (\S+) \(stream VAPORA_TASKS seq \d+\)$/m.exec(run.stdout);
+    expect(match).not.toBeNull();
+    const taskId = match![1]!;
+    const messages = await readStream(env, Streams.tasks, Subjects.taskArrived);
+    const stored = messages.filter((m) => m.headers['Nats-Msg-Id'] === taskId);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]!.json()).toEqual({
+      taskId,
+      title: 'Fix the flaky login test',
+      taskType: 'debugging',
+      candidates: ['a1', 'a2'],
+    });
+  });
+
+  it('tasks publish --id twice: the second copy is reported as a duplicate and not stored', async () => {
+    const id = uid('task');
+    const first = await runCli(['tasks', 'publish', '--title', 'Write the docs', '--id', id], {
+      NATS_URL: natsUrl,
+    });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(
+      new RegExp(`^published task ${id} \\(stream VAPORA_TASKS seq \\d+\\)$`, 'm'),
+    );
+    const second = await runCli(['tasks', 'publish', '--title', 'Write the docs', '--id', id], {
+      NATS_URL: natsUrl,
+    });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('duplicate ignored');
+    const stored = (await readStream(env, Streams.tasks, Subjects.taskArrived)).filter(
+      (m) => m.headers['Nats-Msg-Id'] === id,
+    );
+    expect(stored).toHaveLength(1);
+  });
+
+  it('tasks publish rejects an id that is not one subject token (exit 2, nothing published)', async () => {
+    const before = (await readStream(env, Streams.tasks)).length;
+    const run = await runCli(['tasks', 'publish', '--title', 'x', '--id', 'a.b'], { NATS_URL: natsUrl });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^error: invalid task: \/taskId /);
+    expect(run.stderr).toContain('Usage: vapora-learning tasks publish');
+    expect((await readStream(env, Streams.tasks)).length).toBe(before);
+  });
+
+  it('agents list: a hint without agents, a row per registered agent with its load', async () => {
+    const empty = await runCli(['agents', 'list'], { NATS_URL: natsUrl });
+    expect(empty.code).toBe(0);
+    expect(empty.stdout.trim()).toBe(
+      'no agents registered (agents register themselves through the SDK: startAgent)',
+    );
+
+    const kvm = new Kvm(env.js);
+    const agentId = uid('coder');
+    const heartbeatAt = new Date(Date.now() - 4_000).toISOString();
+    await (
+      await kvm.open(Buckets.agents)
+    ).put(
+      agentId,
+      JSON.stringify({
+        agentId,
+        role: 'developer',
+        taskTypes: ['coding', 'debugging'],
+        maxConcurrent: 3,
+        heartbeatAt,
+      }),
+    );
+    await (
+      await kvm.open(Buckets.capacity)
+    ).put(agentId, JSON.stringify({ agentId, inFlight: { 't-1': heartbeatAt, 't-2': heartbeatAt } }));
+    const listed = await runCli(['agents', 'list'], { NATS_URL: natsUrl });
+    expect(listed.code).toBe(0);
+    const rows = parseTable(listed.stdout);
+    expect(rows[0]).toEqual(['agent', 'role', 'task types', 'in flight', 'max', 'last heartbeat']);
+    expect(rows).toHaveLength(2);
+    const [id, role, types, inFlight, max, heartbeat] = rows[1]!;
+    expect([id, role, types, inFlight, max]).toEqual([agentId, 'developer', 'coding,debugging', '2', '3']);
+    expect(Number(/^(\d+)s ago$/.exec(heartbeat!)?.[1])).toBeGreaterThanOrEqual(4);
+  });
+
+  it('profiles show and curve: empty before any result, a row per (agent, task type) and a bar per day after', async () => {
+    const before = await runCli(['profiles', 'show'], { NATS_URL: natsUrl });
+    expect(before.code).toBe(0);
+    expect(before.stdout.trim()).toBe('no profiles yet (they appear after the first results)');
+
+    const agentId = uid('ada');
+    const noCurve = await runCli(['curve', agentId, 'coding'], { NATS_URL: natsUrl });
+    expect(noCurve.code).toBe(0);
+    expect(noCurve.stdout).toContain(`no profile for ${agentId} / coding`);
+
+    const worker = await startWorker(env);
+    // coding: 3 days ago 1/2, 1 day ago 2/2, today 1/3 ; review: today 1/1.
+    const now = Date.now();
+    const day = (offset: number) => new Date(now - offset * DAY_MS).toISOString();
+    const outcomes: [number, boolean][] = [
+      [3, true],
+      [3, false],
+      [1, true],
+      [1, true],
+      [0, true],
+      [0, false],
+      [0, false],
+    ];
+    let n = 0;
+    for (const [offset, success] of outcomes) {
+      await publishResult(
+        env,
+        result({
+          agentId,
+          executionId: `${agentId}-c${(n += 1)}`,
+          success,
+          durationMs: 1000 * n,
+          finishedAt: day(offset),
+        }),
+      );
+    }
+    await publishResult(
+      env,
+      result({
+        agentId,
+        executionId: `${agentId}-r1`,
+        taskType: 'review',
+        success: true,
+        finishedAt: day(0),
+      }),
+    );
+    const kv = await new Kvm(env.js).open(Buckets.profiles);
+    await waitFor(
+      async () => (await readProfile(kv, agentId, 'coding'))?.totalExecutions === outcomes.length,
+      {
+        timeoutMs: 15_000,
+        what: 'the coding profile',
+      },
+    );
+    await waitFor(async () => (await readProfile(kv, agentId, 'review'))?.totalExecutions === 1, {
+      what: 'the review profile',
+    });
+    await worker.shutdown(2000);
+
+    const after = await runCli(['profiles', 'show', agentId], { NATS_URL: natsUrl });
+    expect(after.code).toBe(0);
+    const rows = parseTable(after.stdout);
+    expect(rows[0]).toEqual([
+      'agent',
+      'task type',
+      'executions',
+      'success',
+      'recent',
+      'confidence',
+      'avg ms',
+      'trend',
+    ]);
+    expect(rows.slice(1).map((r) => [r[0], r[1], r[2], r[3], r[5], r[6]])).toEqual([
+      [agentId, 'coding', '7', '57.1%', '0.35', '4000'],
+      [agentId, 'review', '1', '100.0%', '0.05', '1000'],
+    ]);
+
+    const other = await runCli(['profiles', 'show', 'nobody-here'], { NATS_URL: natsUrl });
+    expect(other.stdout.trim()).toBe('no profiles for agent nobody-here');
+
+    const drawn = await runCli(['curve', agentId, 'coding'], { NATS_URL: natsUrl });
+    expect(drawn.code).toBe(0);
+    const lines = drawn.stdout.trimEnd().split('\n');
+    expect(lines[0]).toContain(`Learning curve of ${agentId} on coding`);
+    const bars = lines.slice(1).map((line) => /^(\d{4}-\d{2}-\d{2}) │.*│\s+([\d.]+%)\s+n=(\d+)$/.exec(line));
+    expect(bars.every((m) => m !== null)).toBe(true);
+    expect(bars.map((m) => [m![1], m![2], m![3]])).toEqual([
+      [day(3).slice(0, 10), '50.0%', '2'],
+      [day(1).slice(0, 10), '100.0%', '2'],
+      [day(0).slice(0, 10), '33.3%', '3'],
+    ]);
+  });
+});
+
+describe('profiles rebuild against a surrealkv store', () => {
+  let env: Env;
+  let dir: string;
+  beforeAll(async () => {
+    env = await startEnv();
+    dir = await mkdtemp(join(tmpdir(), 'vapora-cli-kg-'));
+  });
+  afterAll(async () => {
+    await stopEnv(env);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('recomputes every cached profile from the KG, equal to what the worker built incrementally', async () => {
+    const kgUrl = `surrealkv://${join(dir, 'kg')}`;
+    const kg = await connectKnowledgeGraph({ url: kgUrl });
+    let kgClosed = false;
+    try {
+      const worker = await startWorker(env, { SURREAL_URL: kgUrl }, { kg });
+      const agents = [uid('grace'), uid('linus')];
+      const now = Date.now();
+      let n = 0;
+      for (const agentId of agents) {
+        for (const taskType of ['coding', 'testing']) {
+          for (let i = 0; i < 6; i += 1) {
+            n += 1;
+            await publishResult(
+              env,
+              result({
+                agentId,
+                taskType,
+                executionId: `${agentId}-${taskType}-${i}`,
+                success: (n * 7) % 3 !== 0,
+                durationMs: 500 + n * 10,
+                finishedAt: new Date(now - (i * DAY_MS) / 2).toISOString(),
+              }),
+            );
+          }
+        }
+      }
+      const kv = await new Kvm(env.js).open(Buckets.profiles);
+      const keys = agents.flatMap((a) => ['coding', 'testing'].map((t) => [a, t] as const));
+      await waitFor(
+        async () => {
+          for (const [a, t] of keys) if ((await readProfile(kv, a, t))?.totalExecutions !== 6) return false;
+          return true;
+        },
+        { timeoutMs: 20_000, what: 'four profiles of 6 executions' },
+      );
+      const incremental = new Map<string, ProfileRecord>();
+      for (const [a, t] of keys) incremental.set(profileKey(a, t), (await readProfile(kv, a, t))!);
+
+      // The embedded store is single-process: stop the worker and close the KG before the CLI opens it.
+      await worker.shutdown(2000);
+      await kg.close();
+      kgClosed = true;
+      // Damage the cache: one profile gone, one wrong. The rebuild must restore both.
+      await kv.delete(profileKey(agents[0]!, 'coding'));
+      const wrong = { ...incremental.get(profileKey(agents[1]!, 'testing'))!, totalExecutions: 999 };
+      await kv.put(profileKey(agents[1]!, 'testing'), JSON.stringify(wrong));
+
+      const run = await runCli(
+        ['profiles', 'rebuild'],
+        { NATS_URL: env.server.url, SURREAL_URL: kgUrl },
+        40_000,
+      );
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout.trim()).toBe('rebuilt 4 profile(s) from the knowledge graph');
+
+      for (const [a, t] of keys) {
+        const rebuilt = await readProfile(kv, a, t);
+        const before = incremental.get(profileKey(a, t))!;
+        expect(rebuilt).toBeDefined();
+        // Time-dependent fields are as of each write; the state and the history-derived numbers must match.
+        // The dedupe memory (recentIds) is kept in application order: the worker applied the results in arrival
+        // order, the rebuild oldest first. Same ids, so the same duplicates are recognised.
+        const comparable = ({ updatedAt: _u, recentSuccessRate: _r, asOf: _a, ...rest }: ProfileRecord) => ({
+          ...rest,
+          state: { ...rest.state, recentIds: [...rest.state.recentIds].sort() },
+        });
+        expect(comparable(rebuilt!)).toEqual(comparable(before));
+        expect(rebuilt!.totalExecutions).toBe(6);
+        expect(Date.parse(rebuilt!.updatedAt)).toBeGreaterThan(Date.parse(before.updatedAt));
+      }
+    } finally {
+      if (!kgClosed) await kg.close().catch(() => undefined);
+    }
+  });
+
+  it('unreachable SurrealDB: exit 1, one line naming the URL and what to check, no stack trace', async () => {
+    const kgUrl = `http://127.0.0.1:${await closedPort()}`;
+    const run = await runCli(['profiles', 'rebuild'], { NATS_URL: env.server.url, SURREAL_URL: kgUrl });
+    expect(run.code).toBe(1);
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`cannot connect to the knowledge graph at ${kgUrl}`);
+    expect(lines[0]).toContain('Is the SurrealDB server running');
+  });
+
+  it('names SURREAL_URL and the accepted schemes when the KG URL is unusable (exit 1, one line)', async () => {
+    const run = await runCli(['profiles', 'rebuild'], { NATS_URL: env.server.url, SURREAL_URL: 'bogus://x' });
+    expect(run.code).toBe(1);
+    const lines = run.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('SURREAL_URL="bogus://x"');
+    expect(lines[0]).toContain('surrealkv://');
+  });
+});
+
+describe('validate deploy', () => {
+  it('exits 0 on the repository', async () => {
+    const run = await runCli(['validate', 'deploy']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+  });
+
+  it('exits 1 with file: key: problem lines on a tree without the deployment', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'vapora-cli-empty-'));
+    try {
+      const run = await runCli(['validate', 'deploy', empty]);
+      expect(run.code).toBe(1);
+      expect(`${run.stdout}${run.stderr}`).toMatch(/\S+: .+: .+/);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
