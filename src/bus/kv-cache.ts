@@ -69,6 +69,12 @@ export class KvCache<T> {
     return this.slots.get(key)?.value;
   }
 
+  /** Value and revision as last seen (revision 0: never seen), for a compare-and-swap without a read. */
+  known(key: string): { value: T | undefined; revision: number } {
+    const slot = this.slots.get(key);
+    return slot ? { value: slot.value, revision: slot.revision } : { value: undefined, revision: 0 };
+  }
+
   *entries(): IterableIterator<[string, T]> {
     for (const [key, slot] of this.slots) if (slot.value !== undefined) yield [key, slot.value];
   }

@@ -15,10 +15,15 @@ export interface CasResult<T> {
   conflicts: number;
 }
 
-export interface CasOptions {
+export interface CasOptions<T> {
   /** @default 50 */
   maxAttempts?: number;
   onConflict?: () => void;
+  /**
+   * The value and revision the caller believes are current (e.g. from a watch mirror). The first attempt writes
+   * against it without reading; a stale guess costs one conflict, then the loop reads as usual.
+   */
+  known?: { value: T | undefined; revision: number };
 }
 
 export class CasExhaustedError extends Error {
@@ -36,27 +41,34 @@ export async function casUpdate<T>(
   kv: KV,
   key: string,
   update: (current: T | undefined) => T | undefined | Promise<T | undefined>,
-  options: CasOptions = {},
+  options: CasOptions<T> = {},
 ): Promise<CasResult<T>> {
   const maxAttempts = options.maxAttempts ?? 50;
+  let known = options.known;
   for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
-    const entry = await kv.get(key);
-    const live = entry && entry.operation === 'PUT' ? entry : null;
-    const current = live ? (live.json() as T) : undefined;
-    const next = await update(current);
-    if (next === undefined) {
-      return { value: current, written: false, revision: live?.revision ?? 0, conflicts: attempt };
+    let current: T | undefined;
+    let revision: number;
+    if (known) {
+      ({ value: current, revision } = known);
+      known = undefined;
+    } else {
+      const entry = await kv.get(key);
+      current = entry && entry.operation === 'PUT' ? (entry.json() as T) : undefined;
+      // A deleted/purged key still has a revision: update against it, create only when there was never one.
+      revision = entry?.revision ?? 0;
     }
+    const next = await update(current);
+    if (next === undefined) return { value: current, written: false, revision, conflicts: attempt };
     const data = JSON.stringify(next);
     try {
-      // A deleted/purged key still has a revision: update against it, create only when there was never one.
-      const revision = entry ? await kv.update(key, data, entry.revision) : await kv.create(key, data);
-      return { value: next, written: true, revision, conflicts: attempt };
+      const written = revision > 0 ? await kv.update(key, data, revision) : await kv.create(key, data);
+      return { value: next, written: true, revision: written, conflicts: attempt };
     } catch (err) {
       if (!isCasConflict(err)) throw err;
       options.onConflict?.();
-      // Jitter spreads out replicas that keep colliding on a hot key.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
+      // After a few straight losses, a little jitter spreads out replicas that keep colliding on a hot key.
+      if (attempt >= 2)
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(20, 2 ** attempt)));
     }
   }
   throw new CasExhaustedError(key, maxAttempts);

@@ -120,3 +120,20 @@ export function expertiseFromState(state: ExpertiseState, now: Date): TaskTypeEx
     asOf: new Date(nowMs).toISOString(),
   };
 }
+
+/**
+ * Only what ranking needs, at time `now`: window rates, confidence and totals, without the learning curve.
+ * Cheaper than expertiseFromState on the hot path (one decision per task).
+ */
+export function rankingView(
+  state: ExpertiseState,
+  now: Date,
+): Pick<TaskTypeExpertise, 'successRate' | 'recentSuccessRate' | 'confidence' | 'totalExecutions'> {
+  const { successRate, recentSuccessRate } = windowStats(state.window, toEpochMs(now));
+  return {
+    successRate,
+    recentSuccessRate,
+    confidence: confidenceFor(state.totalExecutions),
+    totalExecutions: state.totalExecutions,
+  };
+}

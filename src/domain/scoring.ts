@@ -6,7 +6,7 @@
  * A candidate without a profile for the task type scores expertise 0 and confidence 0.
  * Rankings are best first and stable: equal scores keep the input order.
  */
-import { expertiseFromState } from './expertise-state.js';
+import { rankingView } from './expertise-state.js';
 import type { LearningProfile, ProfileLookup } from './learning-profile.js';
 import { lookupProfile } from './learning-profile.js';
 
@@ -129,7 +129,7 @@ export function rankAgentsWithRecency(
     profiles,
     (profile) => {
       const state = profile?.states?.[taskType];
-      const expertise = state ? expertiseFromState(state, now) : profile?.expertise[taskType];
+      const expertise = state ? rankingView(state, now) : profile?.expertise[taskType];
       return (
         expertise && {
           expertise: expertise.recentSuccessRate,

@@ -1,14 +1,14 @@
 /**
- * The lifecycle of one task's assignment, stored under `<taskId>` in the `vapora_tasks` bucket. It is the
- * write-ahead record that makes assignment exactly-once across replicas and crashes:
- *   (none) → assigning(agent) → assigned(agent, assignment) → completed
+ * The lifecycle of one task's assignment, stored under `<taskId>` in the `vapora_tasks` bucket:
+ *   (none) → assigned(agent, assignment) → completed
  *   (none) → unassignable
- * `assigning` is written before capacity is reserved, so a replica that crashes in between leaves a record that
- * the next delivery finishes or corrects instead of leaking a reservation.
+ * The record is created (KV create: only one writer can) after capacity is reserved and before the assignment is
+ * published, so it decides which replica's assignment stands; the publish that follows is repeated by any
+ * redelivery under the same message id, which JetStream deduplicates.
  */
 import type { Assignment } from './messages.js';
 
-export type TaskStatus = 'assigning' | 'assigned' | 'completed' | 'unassignable';
+export type TaskStatus = 'assigned' | 'completed' | 'unassignable';
 
 export interface TaskHistoryEntry {
   at: string;
@@ -51,15 +51,38 @@ export function transition(
   };
 }
 
-export function newTaskState(taskId: string, firstSeenAt: Date, at: Date, agentId: string): TaskStateRecord {
-  const entry: TaskHistoryEntry = { at: at.toISOString(), status: 'assigning', agentId };
+export function newTaskState(
+  firstSeenAt: Date,
+  at: Date,
+  assignment: Assignment,
+  note?: string,
+): TaskStateRecord {
+  const entry: TaskHistoryEntry = { at: at.toISOString(), status: 'assigned', agentId: assignment.agentId };
+  if (note !== undefined) entry.note = note;
   return {
-    taskId,
-    status: 'assigning',
-    agentId,
-    attempt: 1,
+    taskId: assignment.taskId,
+    status: 'assigned',
+    agentId: assignment.agentId,
+    attempt: assignment.attempt,
     firstSeenAt: firstSeenAt.toISOString(),
     updatedAt: entry.at,
+    assignment,
     history: [entry],
+  };
+}
+
+export function unassignableTaskState(
+  taskId: string,
+  firstSeenAt: Date,
+  at: Date,
+  reason: string,
+): TaskStateRecord {
+  return {
+    taskId,
+    status: 'unassignable',
+    attempt: 0,
+    firstSeenAt: firstSeenAt.toISOString(),
+    updatedAt: at.toISOString(),
+    history: [{ at: at.toISOString(), status: 'unassignable', note: reason }],
   };
 }

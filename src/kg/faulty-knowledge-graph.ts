@@ -22,6 +22,7 @@ export function withFaultInjection(inner: KnowledgeGraph): FaultInjectedKnowledg
   const kg: KnowledgeGraph = {
     recordExecution: (e) => guard(() => inner.recordExecution(e)),
     markProfileApplied: (id) => guard(() => inner.markProfileApplied(id)),
+    markProfilesApplied: (ids) => guard(() => inner.markProfilesApplied(ids)),
     isProfileApplied: (id) => guard(() => inner.isProfileApplied(id)),
     getExecution: (id) => guard(() => inner.getExecution(id)),
     getExecutionsForTaskType: (a, t, limit) => guard(() => inner.getExecutionsForTaskType(a, t, limit)),

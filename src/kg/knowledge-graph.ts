@@ -35,6 +35,8 @@ export interface KnowledgeGraph {
    * Rejects (not with KgUnavailableError) when the execution was never recorded: marking comes after recording.
    */
   markProfileApplied(executionId: string): Promise<void>;
+  /** markProfileApplied for many executions in one statement; ids never recorded are ignored. */
+  markProfilesApplied(executionIds: readonly string[]): Promise<void>;
   /** null when unknown; else whether markProfileApplied was called. */
   isProfileApplied(executionId: string): Promise<boolean | null>;
   getExecution(executionId: string): Promise<ExecutionResult | null>;

@@ -41,6 +41,14 @@ export class MemoryKnowledgeGraph implements KnowledgeGraph {
     row.profileApplied = true;
   }
 
+  async markProfilesApplied(executionIds: readonly string[]): Promise<void> {
+    this.#assertOpen();
+    for (const id of executionIds) {
+      const row = this.#rows.get(id);
+      if (row) row.profileApplied = true;
+    }
+  }
+
   async isProfileApplied(executionId: string): Promise<boolean | null> {
     this.#assertOpen();
     return this.#rows.get(executionId)?.profileApplied ?? null;

@@ -19,7 +19,7 @@ import type { Surreal } from 'surrealdb';
 import type { ExecutionResult } from '../domain/messages.js';
 import { TimeoutError, withTimeout } from './bounded.js';
 import { KgUnavailableError } from './errors.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
 import {
   DEFAULT_AGENT_LIMIT,
   DEFAULT_TASK_TYPE_LIMIT,
@@ -98,6 +98,14 @@ export class SurrealKnowledgeGraph implements KnowledgeGraph {
     if (updated.length === 0) {
       throw new Error(`cannot mark profile applied: execution ${executionId} is not recorded`);
     }
+  }
+
+  async markProfilesApplied(executionIds: readonly string[]): Promise<void> {
+    if (executionIds.length === 0) return;
+    // UPDATE of record ids that do not exist creates nothing, so unknown ids are ignored.
+    await this.#query('markProfilesApplied', 'UPDATE $ids SET profile_applied = true RETURN NONE', {
+      ids: executionIds.map(executionRecordId),
+    });
   }
 
   async isProfileApplied(executionId: string): Promise<boolean | null> {

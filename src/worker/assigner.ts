@@ -1,10 +1,14 @@
 /**
- * The assigner consumer: one arrived task → at most one live assignment.
+ * The assigner consumer: one arrived task → one assignment, across replicas and crashes.
  *
- * decode → (existing state? finish or acknowledge it) → task type → eligible agents (registry + capacity mirrors)
- * → chooseAgent on cached profiles → write-ahead `assigning` → reserve capacity (CAS) → publish the assignment
- * (Nats-Msg-Id `<taskId>.<attempt>`, awaited) → `assigned` → ack. No eligible agent: retry with backoff until
- * `unassignableAfterMs` after the task entered the stream, then publish vapora.tasks.unassignable.
+ * decode → task type → eligible agents (registry and capacity mirrors) → chooseAgent on cached profiles →
+ * reserve capacity (CAS) → create the task state `assigned` (KV create: exactly one writer wins) → publish the
+ * assignment (Nats-Msg-Id `<taskId>.<attempt>`, awaited) → ack.
+ * - A redelivery after a crash resumes: it prefers the agent that already holds a reservation for the task, and
+ *   when the state already exists it re-publishes that assignment under the same id (JetStream drops the copy).
+ * - A task that was decided already (a duplicate, or a later replica losing the race) releases what it reserved.
+ * - No eligible agent: retry with backoff until `unassignableAfterMs` after the task entered the stream, then
+ *   publish vapora.tasks.unassignable.
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
@@ -12,13 +16,7 @@ import type { Logger } from 'pino';
 import type { Outcome } from '../bus/outcome.js';
 import { ack, backoffMs, deadLetter, retry } from '../bus/outcome.js';
 import { Subjects } from '../bus/subjects.js';
-import type {
-  AgentDecision,
-  Assignment,
-  TaskArrived,
-  TaskStateRecord,
-  Unassignable,
-} from '../domain/index.js';
+import type { AgentDecision, Assignment, EligibleAgent, TaskArrived, Unassignable } from '../domain/index.js';
 import {
   TaskArrivedSchema,
   chooseAgent,
@@ -26,13 +24,13 @@ import {
   extractTaskType,
   findEligibleAgents,
   newTaskState,
-  transition,
+  unassignableTaskState,
 } from '../domain/index.js';
 import type { CapacityService } from './capacity-service.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { ProfileService } from './profile-service.js';
 import type { Stores } from './stores.js';
-import type { StoredTaskState, TaskStateService } from './task-state-service.js';
+import type { TaskStateService } from './task-state-service.js';
 
 export interface AssignerDeps {
   js: JetStreamClient;
@@ -61,9 +59,6 @@ export function createAssigner(deps: AssignerDeps) {
     }
     const task = decoded.value;
     const log = parentLog.child({ taskId: task.taskId });
-    const existing = await deps.tasks.get(task.taskId);
-    if (existing && existing.record.status !== 'assigning') return finishExisting(existing.record, log);
-
     const now = clock();
     const taskType = task.taskType ?? extractTaskType(task.title, task.description);
     const registrations = [...deps.stores.agents.entries()].map(([, registration]) => registration);
@@ -76,63 +71,64 @@ export function createAssigner(deps: AssignerDeps) {
       now,
       heartbeatTimeoutMs: deps.heartbeatTimeoutMs,
     });
-    if (eligible.length === 0) return noEligibleAgent(msg, task, taskType, rejected, existing, log);
 
-    const profiles = deps.profiles.profilesFor(
-      eligible.map((agent) => agent.agentId),
-      taskType,
+    // A redelivery may find its own reservation from an earlier, interrupted delivery: resume with that agent.
+    const holder = msg.info.deliveryCount > 1 ? deps.capacity.holderOf(task.taskId) : undefined;
+    const holderRegistration = holder ? registrations.find((r) => r.agentId === holder) : undefined;
+    const candidates: EligibleAgent[] = holderRegistration
+      ? [
+          {
+            agentId: holderRegistration.agentId,
+            successRate: deps.profiles.overallSuccessRate(holderRegistration.agentId),
+            load: Math.min(
+              1,
+              deps.capacity.inFlight(holderRegistration.agentId) / holderRegistration.maxConcurrent,
+            ),
+            maxConcurrent: holderRegistration.maxConcurrent,
+            inFlight: deps.capacity.inFlight(holderRegistration.agentId),
+          },
+        ]
+      : eligible;
+    if (candidates.length === 0) return noEligibleAgent(msg, task, taskType, rejected, log);
+
+    const ids = candidates.map((agent) => agent.agentId);
+    const decision = chooseAgent(taskType, candidates, deps.profiles.profilesFor(ids, taskType), {
+      useRecency: deps.useRecency,
       now,
-    );
-    const decision = chooseAgent(taskType, eligible, profiles, { useRecency: deps.useRecency, now })!;
-    const chosen = eligible.find((agent) => agent.agentId === decision.agentId)!;
-
-    // Write-ahead: claim the task for the chosen agent before touching capacity.
-    let claimRevision: number | null;
-    let claim: TaskStateRecord;
-    if (existing) {
-      if (existing.record.agentId && existing.record.agentId !== chosen.agentId) {
-        await deps.capacity.release(existing.record.agentId, task.taskId);
-      }
-      claim = transition(existing.record, 'assigning', now, { agentId: chosen.agentId });
-      claimRevision = await deps.tasks.write(claim, existing.revision);
-    } else {
-      claim = newTaskState(task.taskId, firstSeenAt(msg), now, chosen.agentId);
-      claimRevision = await deps.tasks.write(claim);
-    }
-    if (claimRevision === null) return retry(100, 'another replica is assigning this task');
+    })!;
+    const chosen = candidates.find((agent) => agent.agentId === decision.agentId)!;
 
     const reserved = await deps.capacity.reserve(chosen.agentId, task.taskId, chosen.maxConcurrent, now);
     if (reserved === 'full') {
       log.debug({ agentId: chosen.agentId }, 'capacity taken by another replica; deciding again');
-      return retry(50 + Math.random() * 200, `${chosen.agentId} became full`);
+      return retry(20 + Math.random() * 100, `${chosen.agentId} became full`);
     }
 
-    const assignment = buildAssignment(task, taskType, decision, deps.useRecency, claim.attempt, now);
-    const h = headers();
-    h.set('Vapora-Task-Id', task.taskId);
-    await deps.js.publish(Subjects.assignment(chosen.agentId), JSON.stringify(assignment), {
-      msgID: `${task.taskId}.${claim.attempt}`,
-      headers: h,
-    });
-    const assigned = transition(claim, 'assigned', clock(), { assignment }, decision.mode);
-    if ((await deps.tasks.write(assigned, claimRevision)) === null) {
-      log.warn('task state moved while assigning; the assignment stands');
+    const assignment = buildAssignment(task, taskType, decision, deps.useRecency, 1, now);
+    const created = await deps.tasks.write(newTaskState(firstSeenAt(msg), now, assignment, decision.mode));
+    if (created === null) {
+      const existing = await deps.tasks.get(task.taskId);
+      const ours = existing?.record.status === 'assigned' && existing.record.agentId === chosen.agentId;
+      if (!ours && reserved === 'reserved') await deps.capacity.release(chosen.agentId, task.taskId);
+      if (existing?.record.status === 'assigned' && existing.record.assignment) {
+        await publishAssignment(existing.record.assignment);
+      }
+      log.debug({ status: existing?.record.status }, 'task already decided');
+      return ack();
     }
+    await publishAssignment(assignment);
     deps.metrics.assignments.inc({ mode: assignment.policy });
     log.info({ agentId: chosen.agentId, mode: decision.mode, score: assignment.score.final }, 'assigned');
     return ack();
   };
 
-  async function finishExisting(record: TaskStateRecord, log: Logger): Promise<Outcome> {
-    if (record.status === 'assigned' && record.assignment && record.agentId) {
-      // A redelivery after a crash between publish and ack: publish again under the same id, which JetStream
-      // deduplicates within the stream's duplicate window.
-      await deps.js.publish(Subjects.assignment(record.agentId), JSON.stringify(record.assignment), {
-        msgID: `${record.taskId}.${record.attempt}`,
-      });
-      log.debug({ status: record.status }, 'task already assigned');
-    }
-    return ack();
+  async function publishAssignment(assignment: Assignment): Promise<void> {
+    const h = headers();
+    h.set('Vapora-Task-Id', assignment.taskId);
+    await deps.js.publish(Subjects.assignment(assignment.agentId), JSON.stringify(assignment), {
+      msgID: `${assignment.taskId}.${assignment.attempt}`,
+      headers: h,
+    });
   }
 
   async function noEligibleAgent(
@@ -140,7 +136,6 @@ export function createAssigner(deps: AssignerDeps) {
     task: TaskArrived,
     taskType: string,
     rejected: { agentId: string; why: string }[],
-    existing: StoredTaskState | null,
     log: Logger,
   ): Promise<Outcome> {
     const now = clock();
@@ -156,7 +151,8 @@ export function createAssigner(deps: AssignerDeps) {
       deps.metrics.retries.inc({ consumer: 'assigner' });
       return retry(Math.min(MAX_WAIT_RETRY_MS, backoffMs(msg.info.deliveryCount)), why);
     }
-    if (existing?.record.agentId) await deps.capacity.release(existing.record.agentId, task.taskId);
+    const existing = await deps.tasks.get(task.taskId);
+    if (existing && existing.record.status !== 'unassignable') return ack(); // decided meanwhile
     const event: Unassignable = {
       taskId: task.taskId,
       reason: `${why}; gave up after ${Math.round(deps.unassignableAfterMs / 1000)}s`,
@@ -168,17 +164,7 @@ export function createAssigner(deps: AssignerDeps) {
     await deps.js.publish(Subjects.tasksUnassignable, JSON.stringify(event), {
       msgID: `unassignable-${task.taskId}`,
     });
-    const record: TaskStateRecord = existing
-      ? transition(existing.record, 'unassignable', now, {}, event.reason)
-      : {
-          taskId: task.taskId,
-          status: 'unassignable',
-          attempt: 0,
-          firstSeenAt: event.firstSeenAt,
-          updatedAt: event.givenUpAt,
-          history: [{ at: event.givenUpAt, status: 'unassignable', note: event.reason }],
-        };
-    await deps.tasks.write(record, existing?.revision);
+    if (!existing) await deps.tasks.write(unassignableTaskState(task.taskId, seen, now, event.reason));
     deps.metrics.unassignable.inc();
     log.warn({ reason: event.reason }, 'unassignable');
     return ack();

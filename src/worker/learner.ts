@@ -3,7 +3,7 @@
  *
  * decode → subject/payload agentId must agree (else dead-letter: an agent must not report as another)
  * → KG recordExecution (idempotent by executionId) → profile CAS update unless the KG says it already reached
- * the cache → mark it applied in the KG → release the capacity reservation → mark the task completed → ack.
+ * the cache → mark it applied in the KG (batched) → release the capacity reservation → task completed → ack.
  * A KG or KV failure is retried with backoff; the message is never acknowledged before all of that holds.
  */
 import type { JsMsg } from '@nats-io/jetstream';
@@ -14,6 +14,7 @@ import { ack, backoffMs, deadLetter, retry } from '../bus/outcome.js';
 import { agentIdOfResultSubject } from '../bus/subjects.js';
 import type { ExecutionResult } from '../domain/index.js';
 import { ExecutionResultSchema, decode, transition } from '../domain/index.js';
+import type { AppliedMarks } from './applied-marks.js';
 import type { CapacityService } from './capacity-service.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { ProfileService } from './profile-service.js';
@@ -26,6 +27,7 @@ export interface LearnerFaults {
 
 export interface LearnerDeps {
   kg: KnowledgeGraph;
+  marks: AppliedMarks;
   profiles: ProfileService;
   capacity: CapacityService;
   tasks: TaskStateService;
@@ -66,7 +68,7 @@ export function createLearner(deps: LearnerDeps) {
         recorded === 'existed' && (await deps.kg.isProfileApplied(execution.executionId));
       if (!alreadyApplied) {
         await deps.profiles.apply(execution, clock());
-        await deps.kg.markProfileApplied(execution.executionId);
+        deps.marks.add(execution.executionId);
       }
       await deps.capacity.release(execution.agentId, execution.taskId);
       await markCompleted(execution);

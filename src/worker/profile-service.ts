@@ -4,11 +4,12 @@
  */
 import type { KnowledgeGraph } from '../kg/knowledge-graph.js';
 import { rebuildExpertiseState } from '../kg/rebuild.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
 import { rebuildCachedProfile } from './profile-rebuild.js';
 import { casUpdate } from '../bus/kv-cas.js';
 import { parseProfileKey, profileKey } from '../bus/subjects.js';
 import type { ExecutionResult, LearningProfile, ProfileRecord } from '../domain/index.js';
-import { applyExecution, expertiseFromState, toProfileRecord } from '../domain/index.js';
+import { applyExecution, toProfileRecord } from '../domain/index.js';
 import type { Stores } from './stores.js';
 
 /** Success rate assumed for an agent without any history, for the base score. */
@@ -16,6 +17,8 @@ export const PRIOR_SUCCESS_RATE = 0.5;
 
 export class ProfileService {
   /** agentId → taskType → { successRate, windowSize }, for the overall success rate in the base score. */
+  /** Serialises this replica's updates of one profile (other replicas are handled by compare-and-swap). */
+  private readonly mutex = new KeyedMutex();
   private readonly overall = new Map<string, Map<string, { successRate: number; windowSize: number }>>();
 
   constructor(
@@ -48,15 +51,19 @@ export class ProfileService {
     return executions > 0 ? successes / executions : PRIOR_SUCCESS_RATE;
   }
 
-  /** Profiles of the given agents for one task type, computed at `now` from the cached incremental state. */
-  profilesFor(agentIds: readonly string[], taskType: string, now: Date): Map<string, LearningProfile> {
+  /**
+   * Profiles of the given agents for one task type, straight from the cache: the stored expertise (its window
+   * rate, confidence and totals do not depend on time) plus the state, from which the recency variant
+   * recomputes the time-dependent rate at decision time.
+   */
+  profilesFor(agentIds: readonly string[], taskType: string): Map<string, LearningProfile> {
     const profiles = new Map<string, LearningProfile>();
     for (const agentId of agentIds) {
       const record = this.stores.profiles.get(profileKey(agentId, taskType));
       if (!record) continue;
       profiles.set(agentId, {
         agentId,
-        expertise: { [taskType]: expertiseFromState(record.state, now) },
+        expertise: { [taskType]: record },
         states: { [taskType]: record.state },
       });
     }
@@ -67,8 +74,12 @@ export class ProfileService {
    * Applies one execution (already recorded in the KG) to its profile. Idempotent: an execution the state
    * already holds writes nothing. Returns whether a write happened.
    */
-  async apply(execution: ExecutionResult, now: Date): Promise<boolean> {
+  apply(execution: ExecutionResult, now: Date): Promise<boolean> {
     const key = profileKey(execution.agentId, execution.taskType);
+    return this.mutex.run(key, () => this.applyUnlocked(key, execution, now));
+  }
+
+  private async applyUnlocked(key: string, execution: ExecutionResult, now: Date): Promise<boolean> {
     const result = await casUpdate<ProfileRecord>(
       this.stores.profilesKv,
       key,
@@ -81,7 +92,7 @@ export class ProfileService {
         const next = applyExecution(current.state, execution);
         return next === current.state ? undefined : toProfileRecord(execution.agentId, next, now);
       },
-      { onConflict: this.onCasConflict },
+      { onConflict: this.onCasConflict, known: this.stores.profiles.known(key) },
     );
     if (result.written && result.value) this.stores.profiles.put(key, result.value, result.revision);
     return result.written;

@@ -16,6 +16,7 @@ import type { Topology } from '../bus/topology.js';
 import { applyTopology, loadTopology, missingTopology } from '../bus/topology.js';
 import type { KnowledgeGraph } from '../kg/knowledge-graph.js';
 import { connectKnowledgeGraph } from '../kg/connect.js';
+import { AppliedMarks } from './applied-marks.js';
 import { createAssigner } from './assigner.js';
 import { CapacityService } from './capacity-service.js';
 import type { LearnerFaults } from './learner.js';
@@ -49,6 +50,7 @@ export interface WorkerDeps {
 export class Worker {
   private readonly assignerLoop: ConsumerLoop;
   private readonly learnerLoop: ConsumerLoop;
+  private readonly marks: AppliedMarks;
   private probe: ProbeServer | undefined;
   private alive = true;
   private shutdownPromise: Promise<void> | undefined;
@@ -82,8 +84,10 @@ export class Worker {
       useRecency: config.useRecency,
       ...(deps.clock ? { clock: deps.clock } : {}),
     });
+    this.marks = new AppliedMarks(kg, log);
     const learner = createLearner({
       kg,
+      marks: this.marks,
       profiles,
       capacity,
       tasks,
@@ -222,6 +226,7 @@ export class Worker {
         'grace period over; unfinished messages will be redelivered',
       );
     }
+    await this.marks.flush();
     await closeStores(this.stores);
     await this.probe?.close();
     if (this.ownsConnection) await this.nc.drain().catch(() => undefined);

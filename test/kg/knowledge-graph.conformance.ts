@@ -169,6 +169,17 @@ export function describeKnowledgeGraphConformance(
       expect(await kg.getExecution(e.executionId)).toEqual(e);
     });
 
+    it('marks many executions at once and ignores ids never recorded', async () => {
+      const [a, b, c] = [execution(), execution(), execution()];
+      await recordAll(kg, [a, b, c]);
+      await kg.markProfilesApplied([a.executionId, c.executionId, 'never-recorded']);
+      expect(await kg.isProfileApplied(a.executionId)).toBe(true);
+      expect(await kg.isProfileApplied(b.executionId)).toBe(false);
+      expect(await kg.isProfileApplied(c.executionId)).toBe(true);
+      expect(await kg.isProfileApplied('never-recorded')).toBeNull();
+      await kg.markProfilesApplied([]);
+    });
+
     it('refuses to mark an unknown execution, with an error that is not "unavailable"', async () => {
       const err = await kg.markProfileApplied('never-recorded').then(
         () => undefined,

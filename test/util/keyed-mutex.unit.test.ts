@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { KeyedMutex } from '../../src/kg/keyed-mutex.js';
+import { KeyedMutex } from '../../src/util/keyed-mutex.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 

@@ -1,0 +1,340 @@
+/**
+ * Issue 3 benchmarks: the worker against raw ceilings measured side by side in the same run.
+ *   1. assignment throughput ÷ a raw JetStream loop (consume + publish + ack, same payloads, no logic)
+ *   2. result ingestion throughput ÷ the slower of raw KG inserts and raw KV compare-and-swap updates
+ *   3. task→assignment latency p99 ÷ raw publish→consume→publish→consume p99
+ *   4. decision cost with 100× more history ÷ with the base history
+ *   5. the seed's path (recompute profiles from the KG on every assignment, 10 candidates) ÷ the cached path
+ */
+import { AckPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { ConsumerLoop } from '../src/bus/consumer-loop.js';
+import { casUpdate } from '../src/bus/kv-cas.js';
+import { ack } from '../src/bus/outcome.js';
+import { Subjects } from '../src/bus/subjects.js';
+import type { ExecutionResult, LearningProfile, TaskArrived } from '../src/domain/index.js';
+import { chooseAgent, computeExpertise, findEligibleAgents, rankAgents } from '../src/domain/index.js';
+import { measureSync, percentile, printTable } from './harness.js';
+import type { BenchEnv } from './worker-env.js';
+import {
+  agentIds,
+  counterTotal,
+  historyState,
+  memoryKg,
+  pool,
+  registerAgents,
+  seedProfiles,
+  silent,
+  startBenchEnv,
+  startBenchWorker,
+  waitUntil,
+} from './worker-env.js';
+
+const TASKS = 2_000;
+const RESULTS = 2_000;
+const CONCURRENCY = 16;
+const LATENCY_SAMPLES = 300;
+
+const task = (i: number): TaskArrived => ({
+  taskId: `bench-${i}`,
+  title: 'Implement the export endpoint',
+  description: 'Add CSV export to the reports page',
+});
+
+interface Row {
+  metric: string;
+  worker: number;
+  raw: number;
+  ratio: number;
+  goal: string;
+  met: boolean;
+}
+
+async function rawAssignLoop(env: BenchEnv): Promise<number> {
+  const jsm = await jetstreamManager(env.nc);
+  await jsm.streams.add({ name: 'RAW', subjects: ['raw.>'] });
+  await jsm.consumers.add('RAW', {
+    durable_name: 'raw',
+    filter_subject: 'raw.in',
+    ack_policy: AckPolicy.Explicit,
+  });
+  await pool(TASKS, 64, (i) => env.js.publish('raw.in', JSON.stringify(task(i))));
+  let done = 0;
+  const loop = new ConsumerLoop({
+    js: env.js,
+    stream: 'RAW',
+    consumer: 'raw',
+    concurrency: CONCURRENCY,
+    log: silent,
+    handler: async (msg) => {
+      await env.js.publish(`raw.out.agent-${msg.seq % 10}`, msg.data);
+      done += 1;
+      return ack();
+    },
+  });
+  const started = performance.now();
+  await loop.start();
+  await waitUntil(() => done >= TASKS);
+  const seconds = (performance.now() - started) / 1000;
+  await loop.stop(5000);
+  return TASKS / seconds;
+}
+
+/** 200 agents holding up to 10 tasks each: room for every task, as in a fleet where agents are busy but free. */
+async function workerAssignThroughput(env: BenchEnv): Promise<number> {
+  const ids = agentIds(200);
+  await registerAgents(env, ids, 10);
+  await seedProfiles(env, ids, 'coding', 200);
+  await pool(TASKS, 64, (i) =>
+    env.js.publish(Subjects.taskArrived, JSON.stringify(task(i)), { msgID: `bench-${i}` }),
+  );
+  const worker = await startBenchWorker(env, await memoryKg(), CONCURRENCY);
+  const started = performance.now();
+  await worker.run();
+  await waitUntil(async () => (await counterTotal(worker.metrics.assignments)) >= TASKS);
+  const seconds = (performance.now() - started) / 1000;
+  await worker.shutdown(5000);
+  await worker.kg.close();
+  return TASKS / seconds;
+}
+
+function execution(i: number, agents: readonly string[]): ExecutionResult {
+  return {
+    executionId: `res-${i}`,
+    taskId: `t-${i}`,
+    agentId: agents[i % agents.length]!,
+    taskType: ['coding', 'review', 'testing', 'debugging', 'documentation'][i % 5]!,
+    success: i % 3 !== 0,
+    durationMs: 1000 + (i % 500),
+    finishedAt: new Date(Date.now() - (i % 1000) * 60_000).toISOString(),
+  };
+}
+
+async function rawKgInserts(): Promise<number> {
+  const kg = await memoryKg();
+  const agents = agentIds(10);
+  const started = performance.now();
+  await pool(RESULTS, CONCURRENCY, (i) => kg.recordExecution(execution(i, agents)));
+  const seconds = (performance.now() - started) / 1000;
+  await kg.close();
+  return RESULTS / seconds;
+}
+
+async function rawKvCas(env: BenchEnv): Promise<number> {
+  const kvm = new Kvm(env.js);
+  const kv = await kvm.create('bench_cas', { history: 1 });
+  const started = performance.now();
+  await pool(RESULTS, CONCURRENCY, (i) =>
+    casUpdate<{ n: number }>(kv, `key-${i % 50}`, (current) => ({ n: (current?.n ?? 0) + 1 })),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return RESULTS / seconds;
+}
+
+async function workerIngestion(env: BenchEnv): Promise<number> {
+  const agents = agentIds(10);
+  await pool(RESULTS, 64, (i) => {
+    const r = execution(i, agents);
+    return env.js.publish(Subjects.result(r.agentId), JSON.stringify(r), { msgID: r.executionId });
+  });
+  const worker = await startBenchWorker(env, await memoryKg(), CONCURRENCY);
+  const started = performance.now();
+  await worker.run();
+  await waitUntil(async () => (await counterTotal(worker.metrics.results)) >= RESULTS);
+  const seconds = (performance.now() - started) / 1000;
+  await worker.shutdown(5000);
+  await worker.kg.close();
+  return RESULTS / seconds;
+}
+
+async function rawLatencyP99(env: BenchEnv): Promise<number> {
+  const jsm = await jetstreamManager(env.nc);
+  await jsm.streams.add({ name: 'LAT', subjects: ['lat.>'] });
+  await jsm.consumers.add('LAT', {
+    durable_name: 'lat',
+    filter_subject: 'lat.in',
+    ack_policy: AckPolicy.Explicit,
+  });
+  const loop = new ConsumerLoop({
+    js: env.js,
+    stream: 'LAT',
+    consumer: 'lat',
+    concurrency: CONCURRENCY,
+    log: silent,
+    handler: async (msg) => {
+      await env.js.publish('lat.out', msg.data);
+      return ack();
+    },
+  });
+  await loop.start();
+  const samples = await roundTrips(env, 'lat.in', 'lat.out', (i) => JSON.stringify(task(i + 100_000)));
+  await loop.stop(5000);
+  return percentile(samples, 99);
+}
+
+async function workerLatencyP99(env: BenchEnv): Promise<number> {
+  const ids = agentIds(50);
+  await registerAgents(env, ids, 10);
+  await seedProfiles(env, ids, 'coding', 200);
+  const worker = await startBenchWorker(env, await memoryKg(), CONCURRENCY);
+  await worker.run();
+  const samples = await roundTrips(env, Subjects.taskArrived, 'vapora.assignments.>', (i) =>
+    JSON.stringify(task(i + 200_000)),
+  );
+  await worker.shutdown(5000);
+  await worker.kg.close();
+  return percentile(samples, 99);
+}
+
+/** Publishes one message at a time and times until the matching output arrives on a core subscription. */
+async function roundTrips(
+  env: BenchEnv,
+  inSubject: string,
+  outSubject: string,
+  payload: (i: number) => string,
+) {
+  const samples: number[] = [];
+  const sub = env.nc.subscribe(outSubject);
+  const iterator = sub[Symbol.asyncIterator]();
+  for (let i = 0; i < LATENCY_SAMPLES + 20; i += 1) {
+    const started = performance.now();
+    await env.js.publish(inSubject, payload(i));
+    await iterator.next();
+    if (i >= 20) samples.push(performance.now() - started); // the first 20 warm up
+  }
+  sub.unsubscribe();
+  return samples;
+}
+
+/** Rows 4 and 5 run the decision in-process: what the assigner computes per task, with no network. */
+function decisionRows(): { row4: Row; seedCostMsPromise: Promise<Row> } {
+  const ids = agentIds(10);
+  const task0 = task(0);
+  const registrations = ids.map((agentId) => ({
+    agentId,
+    role: 'developer',
+    maxConcurrent: 10,
+    heartbeatAt: new Date().toISOString(),
+  }));
+  const decide = (states: Map<string, ReturnType<typeof historyState>>) => () => {
+    const now = new Date();
+    const { eligible } = findEligibleAgents({
+      task: task0,
+      taskType: 'coding',
+      agents: registrations,
+      inFlight: () => 3,
+      successRate: () => 0.7,
+      now,
+      heartbeatTimeoutMs: 30_000,
+    });
+    const profiles = new Map<string, LearningProfile>();
+    for (const agent of eligible) {
+      const state = states.get(agent.agentId)!;
+      profiles.set(agent.agentId, { agentId: agent.agentId, expertise: {}, states: { coding: state } });
+    }
+    return chooseAgent('coding', eligible, profiles, { useRecency: true, now });
+  };
+  const base = new Map(ids.map((id) => [id, historyState('coding', 1_000, `b-${id}`)]));
+  const large = new Map(ids.map((id) => [id, historyState('coding', 100_000, `l-${id}`)]));
+  const baseCost = measureSync('decision @1k', decide(base), { batch: 2_000 }).nsPerOp;
+  const largeCost = measureSync('decision @100k', decide(large), { batch: 2_000 }).nsPerOp;
+  const row4: Row = {
+    metric: '4. decision cost, 100× history ÷ base (ns/decision)',
+    worker: largeCost,
+    raw: baseCost,
+    ratio: largeCost / baseCost,
+    goal: '≤ 1.2',
+    met: largeCost / baseCost <= 1.2,
+  };
+
+  const seedCostMsPromise = (async (): Promise<Row> => {
+    // The seed's path: per assignment, load each candidate's 100 latest executions from the KG and recompute.
+    const kg = await memoryKg();
+    const agents = agentIds(10);
+    await pool(agents.length * 100, CONCURRENCY, (i) =>
+      kg.recordExecution({ ...execution(i, agents), taskType: 'coding', executionId: `seed-${i}` }),
+    );
+    const candidates = agents.map((agentId) => ({ agentId, successRate: 0.7, load: 0.3 }));
+    const rounds = 100;
+    const started = performance.now();
+    for (let r = 0; r < rounds; r += 1) {
+      const now = new Date();
+      const profiles = new Map<string, LearningProfile>();
+      await Promise.all(
+        agents.map(async (agentId) => {
+          const history = await kg.getExecutionsForTaskType(agentId, 'coding', 100);
+          profiles.set(agentId, { agentId, expertise: { coding: computeExpertise(history, 'coding', now) } });
+        }),
+      );
+      rankAgents(candidates, 'coding', profiles);
+    }
+    const seedNs = ((performance.now() - started) / rounds) * 1e6;
+    await kg.close();
+    return {
+      metric: '5. recompute-from-KG per assignment ÷ cached path (ns/decision)',
+      worker: baseCost,
+      raw: seedNs,
+      ratio: seedNs / baseCost,
+      goal: '≥ 20',
+      met: seedNs / baseCost >= 20,
+    };
+  })();
+  return { row4, seedCostMsPromise };
+}
+
+export async function runWorkerBench(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const fresh = async <T>(fn: (env: BenchEnv) => Promise<T>): Promise<T> => {
+    const env = await startBenchEnv();
+    try {
+      return await fn(env);
+    } finally {
+      await env.close();
+    }
+  };
+
+  const rawAssign = await fresh(rawAssignLoop);
+  const workerAssign = await fresh(workerAssignThroughput);
+  rows.push({
+    metric: '1. assignment throughput (tasks/s), worker ÷ raw loop',
+    worker: workerAssign,
+    raw: rawAssign,
+    ratio: workerAssign / rawAssign,
+    goal: '≥ 0.5',
+    met: workerAssign / rawAssign >= 0.5,
+  });
+
+  const kgInserts = await rawKgInserts();
+  const kvCas = await fresh(rawKvCas);
+  const ingestion = await fresh(workerIngestion);
+  const ceiling = Math.min(kgInserts, kvCas);
+  rows.push({
+    metric: `2. ingestion (results/s), worker ÷ min(KG insert ${kgInserts.toFixed(0)}/s, KV CAS ${kvCas.toFixed(0)}/s)`,
+    worker: ingestion,
+    raw: ceiling,
+    ratio: ingestion / ceiling,
+    goal: '≥ 0.6',
+    met: ingestion / ceiling >= 0.6,
+  });
+
+  const rawP99 = await fresh(rawLatencyP99);
+  const workerP99 = await fresh(workerLatencyP99);
+  rows.push({
+    metric: '3. task→assignment p99 (ms), worker ÷ raw',
+    worker: workerP99,
+    raw: rawP99,
+    ratio: workerP99 / rawP99,
+    goal: '≤ 3',
+    met: workerP99 / rawP99 <= 3,
+  });
+
+  const { row4, seedCostMsPromise } = decisionRows();
+  rows.push(row4, await seedCostMsPromise);
+
+  printTable(
+    `Worker benchmarks (${TASKS} tasks, ${RESULTS} results, concurrency ${CONCURRENCY}, ${LATENCY_SAMPLES} latency samples)`,
+    ['metric', 'worker', 'raw / base', 'ratio', 'goal', ''],
+    rows.map((r) => [r.metric, r.worker, r.raw, r.ratio.toFixed(2), r.goal, r.met ? 'met' : 'MISSED']),
+  );
+  return rows;
+}
