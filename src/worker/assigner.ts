@@ -16,7 +16,14 @@ import type { Logger } from 'pino';
 import type { Outcome } from '../bus/outcome.js';
 import { ack, backoffMs, deadLetter, retry } from '../bus/outcome.js';
 import { Subjects } from '../bus/subjects.js';
-import type { AgentDecision, Assignment, EligibleAgent, TaskArrived, Unassignable } from '../domain/index.js';
+import type {
+  AgentDecision,
+  AgentRegistration,
+  Assignment,
+  EligibleAgent,
+  TaskArrived,
+  Unassignable,
+} from '../domain/index.js';
 import {
   TaskArrivedSchema,
   chooseAgent,
@@ -26,7 +33,7 @@ import {
   newTaskState,
   unassignableTaskState,
 } from '../domain/index.js';
-import type { CapacityService } from './capacity-service.js';
+import type { CapacityService, ReserveOutcome } from './capacity-service.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { ProfileService } from './profile-service.js';
 import type { Stores } from './stores.js';
@@ -44,6 +51,9 @@ export interface AssignerDeps {
   useRecency: boolean;
   clock?: () => Date;
 }
+
+/** How many ranked candidates an assignment carries. */
+export const RANKING_IN_ASSIGNMENT = 10;
 
 /** Longest pause between two looks for an eligible agent. */
 const MAX_WAIT_RETRY_MS = 5_000;
@@ -75,33 +85,32 @@ export function createAssigner(deps: AssignerDeps) {
     // A redelivery may find its own reservation from an earlier, interrupted delivery: resume with that agent.
     const holder = msg.info.deliveryCount > 1 ? deps.capacity.holderOf(task.taskId) : undefined;
     const holderRegistration = holder ? registrations.find((r) => r.agentId === holder) : undefined;
-    const candidates: EligibleAgent[] = holderRegistration
-      ? [
-          {
-            agentId: holderRegistration.agentId,
-            successRate: deps.profiles.overallSuccessRate(holderRegistration.agentId),
-            load: Math.min(
-              1,
-              deps.capacity.inFlight(holderRegistration.agentId) / holderRegistration.maxConcurrent,
-            ),
-            maxConcurrent: holderRegistration.maxConcurrent,
-            inFlight: deps.capacity.inFlight(holderRegistration.agentId),
-          },
-        ]
-      : eligible;
+    let candidates: EligibleAgent[] = holderRegistration ? [candidateOf(holderRegistration)] : eligible;
     if (candidates.length === 0) return noEligibleAgent(msg, task, taskType, rejected, log);
 
-    const ids = candidates.map((agent) => agent.agentId);
-    const decision = chooseAgent(taskType, candidates, deps.profiles.profilesFor(ids, taskType), {
-      useRecency: deps.useRecency,
-      now,
-    })!;
-    const chosen = candidates.find((agent) => agent.agentId === decision.agentId)!;
-
-    const reserved = await deps.capacity.reserve(chosen.agentId, task.taskId, chosen.maxConcurrent, now);
-    if (reserved === 'full') {
-      log.debug({ agentId: chosen.agentId }, 'capacity taken by another replica; deciding again');
-      return retry(20 + Math.random() * 100, `${chosen.agentId} became full`);
+    // Concurrent decisions (here and in other replicas) can fill the chosen agent first: decide again without it.
+    let decision: AgentDecision | undefined;
+    let chosen: EligibleAgent | undefined;
+    let reserved: ReserveOutcome = 'full';
+    while (candidates.length > 0) {
+      const ids = candidates.map((agent) => agent.agentId);
+      decision = chooseAgent(taskType, candidates, deps.profiles.profilesFor(ids, taskType), {
+        useRecency: deps.useRecency,
+        now,
+      })!;
+      const pick = candidates.find((agent) => agent.agentId === decision!.agentId)!;
+      chosen = pick;
+      reserved = await deps.capacity.reserve(pick.agentId, task.taskId, pick.maxConcurrent, now);
+      if (reserved !== 'full') break;
+      log.debug({ agentId: pick.agentId }, 'agent filled up meanwhile; deciding again without it');
+      candidates = candidates.filter((agent) => agent.agentId !== pick.agentId);
+    }
+    if (reserved === 'full' || !decision || !chosen) {
+      deps.metrics.retries.inc({ consumer: 'assigner' });
+      return retry(
+        Math.min(MAX_WAIT_RETRY_MS, backoffMs(msg.info.deliveryCount, MAX_WAIT_RETRY_MS, 50)),
+        'every candidate filled up',
+      );
     }
 
     const assignment = buildAssignment(task, taskType, decision, deps.useRecency, 1, now);
@@ -121,6 +130,17 @@ export function createAssigner(deps: AssignerDeps) {
     log.info({ agentId: chosen.agentId, mode: decision.mode, score: assignment.score.final }, 'assigned');
     return ack();
   };
+
+  function candidateOf(registration: AgentRegistration): EligibleAgent {
+    const inFlight = deps.capacity.inFlight(registration.agentId);
+    return {
+      agentId: registration.agentId,
+      successRate: deps.profiles.overallSuccessRate(registration.agentId),
+      load: Math.min(1, inFlight / registration.maxConcurrent),
+      maxConcurrent: registration.maxConcurrent,
+      inFlight,
+    };
+  }
 
   async function publishAssignment(assignment: Assignment): Promise<void> {
     const h = headers();
@@ -196,7 +216,8 @@ function buildAssignment(
       confidence: chosen.confidence,
       final: chosen.finalScore,
     },
-    ranking: decision.ranking.map(({ hasData: _hasData, ...score }) => score),
+    // The top of the ranking explains the decision; all of it would make every assignment grow with the fleet.
+    ranking: decision.ranking.slice(0, RANKING_IN_ASSIGNMENT).map(({ hasData: _hasData, ...score }) => score),
     reasoning: decision.reasoning,
     assignedAt: now.toISOString(),
     attempt,
