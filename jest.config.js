@@ -2,6 +2,7 @@
  * Two tiers, told apart by file name:
  *   *.unit.test.ts — pure, fast, no I/O.
  *   *.int.test.ts  — real nats-server (spawned per suite) and embedded SurrealDB.
+ *   *.chaos.test.ts — separate processes under crashes, restarts and hostile input (npm run test:chaos).
  * @type {import('jest').Config}
  */
 const tsJest = [
@@ -24,5 +25,7 @@ export default {
       displayName: 'int',
       testMatch: ['<rootDir>/test/**/*.int.test.ts'],
     },
+    // Separate processes (workers, agents, nats-server) under faults; each scenario checks the books.
+    { ...shared, displayName: 'chaos', testMatch: ['<rootDir>/test/chaos/**/*.chaos.test.ts'] },
   ],
 };

@@ -164,8 +164,9 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
       if (stopping) return;
       stopping = true;
       clearInterval(heartbeat);
-      await messages.close().catch(() => undefined);
       const timer = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
+      // close() waits for the iterator to drain, which a stuck handler can block: bound it by the grace period.
+      await Promise.race([messages.close().catch(() => undefined), timer]);
       await Promise.race([Promise.all(running), timer]);
       abort.abort();
       await Promise.race([pump, timer]);

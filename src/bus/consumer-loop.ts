@@ -21,6 +21,8 @@ export interface ConsumerLoopOptions {
   concurrency: number;
   log: Logger;
   onSettled?: (outcome: Outcome, msg: JsMsg, elapsedMs: number) => void;
+  /** The server's max_payload, so that a dead letter always fits. @default 1 MiB */
+  maxPayload?: number;
 }
 
 export class ConsumerLoop {
@@ -90,7 +92,13 @@ export class ConsumerLoop {
         return;
       case 'dead-letter':
         try {
-          await publishDeadLetter(this.options.js, msg, outcome.reason, outcome.error);
+          await publishDeadLetter(
+            this.options.js,
+            msg,
+            outcome.reason,
+            outcome.error,
+            this.options.maxPayload ?? 1024 * 1024,
+          );
         } catch (err) {
           log.warn({ err }, 'dead-letter publish failed; will retry');
           msg.nak(backoffMs(msg.info.deliveryCount));
@@ -106,8 +114,9 @@ export class ConsumerLoop {
   /** Stops pulling and waits for in-flight messages (up to `graceMs`). Returns how many did not finish. */
   async stop(graceMs: number): Promise<number> {
     this.stopping = true;
-    await this.messages?.close().catch(() => undefined);
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
+    // close() resolves once the iterator is drained, which waits for a free slot: bound it by the grace period too.
+    await Promise.race([this.messages?.close().catch(() => undefined), deadline]);
     const all = Promise.all([...this.inFlight]).then(() => 'done' as const);
     const result = await Promise.race([all, deadline]);
     await Promise.race([this.done, deadline]);

@@ -14,7 +14,12 @@ export const DlqHeaders = Object.freeze({
   sequence: 'Vapora-Dlq-Sequence',
   receivedAt: 'Vapora-Dlq-Received-At',
   deliveries: 'Vapora-Dlq-Deliveries',
+  /** Present when the payload was cut to fit: the original size in bytes. */
+  truncated: 'Vapora-Dlq-Truncated-From',
 });
+
+/** Room kept for the DLQ headers on top of the original ones (reason and error are capped at 1 KiB each). */
+const HEADER_ALLOWANCE = 4096;
 
 /** Header values are single-line and bounded. */
 function headerValue(text: string): string {
@@ -22,11 +27,17 @@ function headerValue(text: string): string {
   return flat.length > 1024 ? `${flat.slice(0, 1021)}...` : flat;
 }
 
+/**
+ * Publishes the dead letter. A payload that fitted the server's limit may no longer fit with the added headers;
+ * then its head is kept and `Vapora-Dlq-Truncated-From` gives the original size (the stream still holds the
+ * original message under its sequence, in `Vapora-Dlq-Sequence`, until the stream's max_age).
+ */
 export async function publishDeadLetter(
   js: JetStreamClient,
   msg: JsMsg,
   reason: string,
-  error?: string,
+  error: string | undefined,
+  maxPayload: number,
 ): Promise<void> {
   const h = headers();
   if (msg.headers) {
@@ -46,8 +57,15 @@ export async function publishDeadLetter(
   h.set(DlqHeaders.sequence, String(msg.info.streamSequence));
   h.set(DlqHeaders.deliveries, String(msg.info.deliveryCount));
   h.set(DlqHeaders.receivedAt, new Date().toISOString());
+  const originalHeaderBytes = msg.headers ? msg.headers.toString().length : 0;
+  const room = Math.max(0, maxPayload - originalHeaderBytes - HEADER_ALLOWANCE);
+  let data = msg.data;
+  if (data.length > room) {
+    h.set(DlqHeaders.truncated, String(data.length));
+    data = data.subarray(0, room);
+  }
   // Dedupe on the origin's stream sequence: a redelivered poison message is dead-lettered once.
-  await js.publish(Subjects.deadLetter(msg.subject), msg.data, {
+  await js.publish(Subjects.deadLetter(msg.subject), data, {
     headers: h,
     msgID: `dlq-${msg.info.stream}-${msg.info.streamSequence}`,
   });

@@ -3,7 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { headers } from '@nats-io/transport-node';
 import { applyTopology, loadTopology } from '../bus/topology.js';
 import { Buckets, Subjects, parseProfileKey, profileKey } from '../bus/subjects.js';
-import type { AgentRegistration, CapacityRecord, ProfileRecord, TaskArrived } from '../domain/index.js';
+import type {
+  AgentRegistration,
+  CapacityRecord,
+  ProfileRecord,
+  TaskArrived,
+  TaskStateRecord,
+} from '../domain/index.js';
 import { TaskArrivedSchema, decodeValue, expertiseFromState, inFlightCount } from '../domain/index.js';
 import { rebuildCachedProfile } from '../worker/profile-rebuild.js';
 import { openBucket, openKg, openNats, readAll } from './context.js';
@@ -175,4 +181,31 @@ export function renderCurve(record: ProfileRecord, now: Date): string {
     `Learning curve of ${record.agentId} on ${e.taskType} (daily success rate, last 30 days; trend ${e.trend})`,
     barChart(e.learningCurve.map((p) => ({ label: p.day, value: p.successRate, note: `n=${p.executions}` }))),
   ].join('\n');
+}
+
+export async function tasksShow(taskId: string, out: Out): Promise<boolean> {
+  const ctx = await openNats('vapora-learning-cli');
+  try {
+    const entry = await (await openBucket(ctx, Buckets.tasks)).get(taskId);
+    if (!entry || entry.operation !== 'PUT') {
+      out(`no state for task ${taskId} (never seen, or older than the bucket's 7-day history)`);
+      return false;
+    }
+    const record = entry.json<TaskStateRecord>();
+    out(
+      `task ${record.taskId}: ${record.status}${record.agentId ? ` (agent ${record.agentId}, attempt ${record.attempt})` : ''}`,
+    );
+    out(`first seen ${record.firstSeenAt}, last change ${record.updatedAt}`);
+    if (record.assignment) out(`decision: ${record.assignment.reasoning}`);
+    out('');
+    out(
+      table(
+        ['time', 'status', 'agent', 'note'],
+        record.history.map((h) => [h.at, h.status, h.agentId ?? '', h.note ?? '']),
+      ),
+    );
+    return true;
+  } finally {
+    await ctx.close();
+  }
 }

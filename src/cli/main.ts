@@ -13,6 +13,7 @@ import {
   profilesShow,
   streamsApply,
   tasksPublish,
+  tasksShow,
 } from './commands.js';
 import { runWorkerCommand } from './worker-command.js';
 
@@ -94,6 +95,17 @@ simulated agents with hidden skills, publishes tasks and reports what was learne
         },
         out,
       );
+    },
+  },
+  'tasks show': {
+    usage: 'tasks show <taskId>',
+    summary:
+      "a task's assignment state and history (assigned, timed out, reassigned, completed, unassignable)",
+    help: ENV_HELP,
+    run: async (positionals) => {
+      const [taskId] = positionals;
+      if (!taskId) throw new UsageError('tasks show needs <taskId>');
+      return (await tasksShow(taskId, out)) ? 0 : 1;
     },
   },
   'agents list': {

@@ -38,6 +38,12 @@ export interface WorkerConfig {
   useRecency: boolean;
   /** Replicas for streams and buckets created at start (3 in a production cluster). @default 1 */
   streamReplicas: number;
+  /** How long an agent may hold a task before it is reassigned (a task's `timeoutMs` overrides). @default 600000 */
+  assignmentTimeoutMs: number;
+  /** Record a timed-out assignment in the KG as a failed execution (error "timeout"). @default true */
+  timeoutCountsAsFailure: boolean;
+  /** How often each replica looks for timed-out assignments. @default 1000 */
+  sweepIntervalMs: number;
 }
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
@@ -142,6 +148,9 @@ export function loadWorkerConfig(env: Env = process.env): Readonly<WorkerConfig>
     unassignableAfterMs: reader.integer('UNASSIGNABLE_AFTER_MS', 300_000, 0, 7 * 86_400_000),
     useRecency: reader.boolean('USE_RECENCY', false),
     streamReplicas: reader.integer('STREAM_REPLICAS', 1, 1, 5),
+    assignmentTimeoutMs: reader.integer('ASSIGNMENT_TIMEOUT_MS', 600_000, 100, 30 * 86_400_000),
+    timeoutCountsAsFailure: reader.boolean('TIMEOUT_COUNTS_AS_FAILURE', true),
+    sweepIntervalMs: reader.integer('SWEEP_INTERVAL_MS', 1000, 50, 600_000),
   };
   if (reader.problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${reader.problems.join('; ')}`);

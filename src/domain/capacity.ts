@@ -1,11 +1,19 @@
 /**
  * Capacity reservations of one agent, as stored in the `vapora_capacity` bucket. Pure transitions; the worker
  * applies them with compare-and-swap so that replicas together never exceed `maxConcurrent`.
+ * Each reservation carries its deadline: past it, the assignment has timed out and is reassigned.
  */
+export interface Reservation {
+  /** ISO time the reservation was made. */
+  at: string;
+  /** ISO time after which the assignment counts as timed out. */
+  deadline: string;
+}
+
 export interface CapacityRecord {
   agentId: string;
-  /** taskId → ISO time the reservation was made. */
-  inFlight: Record<string, string>;
+  /** taskId → reservation. */
+  inFlight: Record<string, Reservation>;
 }
 
 export type ReserveResult =
@@ -21,22 +29,24 @@ export function inFlightCount(record: CapacityRecord | undefined): number {
   return record ? Object.keys(record.inFlight).length : 0;
 }
 
-/** Reserves a slot for `taskId`; idempotent (a task holds at most one slot per agent). */
+/** Reserves a slot for `taskId` until `at + timeoutMs`; idempotent (a task holds at most one slot per agent). */
 export function reserve(
   record: CapacityRecord | undefined,
   agentId: string,
   taskId: string,
   maxConcurrent: number,
   at: Date,
+  timeoutMs: number,
 ): ReserveResult {
   const current = record ?? emptyCapacity(agentId);
   if (Object.prototype.hasOwnProperty.call(current.inFlight, taskId)) return { kind: 'already-reserved' };
   const count = inFlightCount(current);
   if (count >= maxConcurrent) return { kind: 'full', inFlight: count };
-  return {
-    kind: 'reserved',
-    next: { agentId, inFlight: { ...current.inFlight, [taskId]: at.toISOString() } },
+  const reservation: Reservation = {
+    at: at.toISOString(),
+    deadline: new Date(at.getTime() + timeoutMs).toISOString(),
   };
+  return { kind: 'reserved', next: { agentId, inFlight: { ...current.inFlight, [taskId]: reservation } } };
 }
 
 /** Releases the slot of `taskId`; undefined when there is nothing to release (idempotent). */
@@ -44,4 +54,22 @@ export function release(record: CapacityRecord | undefined, taskId: string): Cap
   if (!record || !Object.prototype.hasOwnProperty.call(record.inFlight, taskId)) return undefined;
   const { [taskId]: _released, ...rest } = record.inFlight;
   return { agentId: record.agentId, inFlight: rest };
+}
+
+/**
+ * Reservations whose assignment must be taken back: past the deadline, or every one of an agent that is gone
+ * (no registration, or a heartbeat older than the timeout).
+ */
+export function expiredReservations(
+  record: CapacityRecord,
+  now: Date,
+  agentAlive: boolean,
+): { taskId: string; reservation: Reservation; why: 'timeout' | 'agent-gone' }[] {
+  const expired: { taskId: string; reservation: Reservation; why: 'timeout' | 'agent-gone' }[] = [];
+  for (const [taskId, reservation] of Object.entries(record.inFlight)) {
+    if (!agentAlive) expired.push({ taskId, reservation, why: 'agent-gone' });
+    else if (Date.parse(reservation.deadline) <= now.getTime())
+      expired.push({ taskId, reservation, why: 'timeout' });
+  }
+  return expired;
 }

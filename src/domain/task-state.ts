@@ -1,14 +1,30 @@
 /**
  * The lifecycle of one task's assignment, stored under `<taskId>` in the `vapora_tasks` bucket:
- *   (none) → assigned(agent, assignment) → completed
- *   (none) → unassignable
+ *   (none) → assigned(agent, attempt 1) → completed
+ *                 ↓ deadline passed or agent gone
+ *             timed-out → reassigned(other agent, attempt 2) → completed | timed-out → …
+ *   (none) | timed-out → unassignable (no eligible agent within the maximum wait)
+ * `assigned` and `reassigned` are live: exactly one agent holds the task.
  * The record is created (KV create: only one writer can) after capacity is reserved and before the assignment is
  * published, so it decides which replica's assignment stands; the publish that follows is repeated by any
  * redelivery under the same message id, which JetStream deduplicates.
  */
 import type { Assignment } from './messages.js';
 
-export type TaskStatus = 'assigned' | 'completed' | 'unassignable';
+export type TaskStatus = 'assigned' | 'timed-out' | 'reassigned' | 'completed' | 'unassignable';
+
+export function isLive(record: TaskStateRecord): boolean {
+  return record.status === 'assigned' || record.status === 'reassigned';
+}
+
+/** Agents this task already timed out on: a reassignment never goes back to them. */
+export function timedOutAgents(record: TaskStateRecord): Set<string> {
+  return new Set(
+    record.history
+      .filter((entry) => entry.status === 'timed-out' && entry.agentId)
+      .map((entry) => entry.agentId!),
+  );
+}
 
 export interface TaskHistoryEntry {
   at: string;

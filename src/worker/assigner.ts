@@ -30,14 +30,17 @@ import {
   decode,
   extractTaskType,
   findEligibleAgents,
+  isLive,
   newTaskState,
+  timedOutAgents,
+  transition,
   unassignableTaskState,
 } from '../domain/index.js';
 import type { CapacityService, ReserveOutcome } from './capacity-service.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { ProfileService } from './profile-service.js';
 import type { Stores } from './stores.js';
-import type { TaskStateService } from './task-state-service.js';
+import type { StoredTaskState, TaskStateService } from './task-state-service.js';
 
 export interface AssignerDeps {
   js: JetStreamClient;
@@ -47,6 +50,7 @@ export interface AssignerDeps {
   tasks: TaskStateService;
   metrics: WorkerMetrics;
   unassignableAfterMs: number;
+  assignmentTimeoutMs: number;
   heartbeatTimeoutMs: number;
   useRecency: boolean;
   clock?: () => Date;
@@ -54,6 +58,9 @@ export interface AssignerDeps {
 
 /** How many ranked candidates an assignment carries. */
 export const RANKING_IN_ASSIGNMENT = 10;
+
+/** Header of a reassignment request (a task re-published by the reassigner): the attempt it asks for. */
+export const REASSIGN_ATTEMPT_HEADER = 'Vapora-Attempt';
 
 /** Longest pause between two looks for an eligible agent. */
 const MAX_WAIT_RETRY_MS = 5_000;
@@ -68,8 +75,19 @@ export function createAssigner(deps: AssignerDeps) {
       return deadLetter(`invalid task: ${decoded.reason}`);
     }
     const task = decoded.value;
-    const log = parentLog.child({ taskId: task.taskId });
+    const attempt = attemptOf(msg);
+    const log = parentLog.child({ taskId: task.taskId, attempt });
     const now = clock();
+
+    // A reassignment request (attempt > 1) continues the task's state: only from timed-out, at the next attempt.
+    let previous: StoredTaskState | null = null;
+    if (attempt > 1) {
+      previous = await deps.tasks.get(task.taskId);
+      if (!previous || previous.record.status !== 'timed-out' || previous.record.attempt !== attempt - 1) {
+        return settleDecided(previous, log);
+      }
+    }
+
     const taskType = task.taskType ?? extractTaskType(task.title, task.description);
     const registrations = [...deps.stores.agents.entries()].map(([, registration]) => registration);
     const { eligible, rejected } = findEligibleAgents({
@@ -80,15 +98,17 @@ export function createAssigner(deps: AssignerDeps) {
       successRate: (agentId) => deps.profiles.overallSuccessRate(agentId),
       now,
       heartbeatTimeoutMs: deps.heartbeatTimeoutMs,
+      ...(previous ? { exclude: timedOutAgents(previous.record) } : {}),
     });
 
     // A redelivery may find its own reservation from an earlier, interrupted delivery: resume with that agent.
     const holder = msg.info.deliveryCount > 1 ? deps.capacity.holderOf(task.taskId) : undefined;
-    const holderRegistration = holder ? registrations.find((r) => r.agentId === holder) : undefined;
+    const holderRegistration = holder ? eligibleOrHeld(registrations, holder, previous) : undefined;
     let candidates: EligibleAgent[] = holderRegistration ? [candidateOf(holderRegistration)] : eligible;
-    if (candidates.length === 0) return noEligibleAgent(msg, task, taskType, rejected, log);
+    if (candidates.length === 0) return noEligibleAgent(msg, task, taskType, rejected, previous, log);
 
     // Concurrent decisions (here and in other replicas) can fill the chosen agent first: decide again without it.
+    const timeoutMs = task.timeoutMs ?? deps.assignmentTimeoutMs;
     let decision: AgentDecision | undefined;
     let chosen: EligibleAgent | undefined;
     let reserved: ReserveOutcome = 'full';
@@ -100,7 +120,7 @@ export function createAssigner(deps: AssignerDeps) {
       })!;
       const pick = candidates.find((agent) => agent.agentId === decision!.agentId)!;
       chosen = pick;
-      reserved = await deps.capacity.reserve(pick.agentId, task.taskId, pick.maxConcurrent, now);
+      reserved = await deps.capacity.reserve(pick.agentId, task.taskId, pick.maxConcurrent, now, timeoutMs);
       if (reserved !== 'full') break;
       log.debug({ agentId: pick.agentId }, 'agent filled up meanwhile; deciding again without it');
       candidates = candidates.filter((agent) => agent.agentId !== pick.agentId);
@@ -113,23 +133,51 @@ export function createAssigner(deps: AssignerDeps) {
       );
     }
 
-    const assignment = buildAssignment(task, taskType, decision, deps.useRecency, 1, now);
-    const created = await deps.tasks.write(newTaskState(firstSeenAt(msg), now, assignment, decision.mode));
-    if (created === null) {
-      const existing = await deps.tasks.get(task.taskId);
-      const ours = existing?.record.status === 'assigned' && existing.record.agentId === chosen.agentId;
+    const assignment = buildAssignment(task, taskType, decision, deps.useRecency, attempt, now);
+    // The task state decides which assignment stands: create (first attempt) or compare-and-swap (reassignment).
+    const written = previous
+      ? await deps.tasks.write(
+          transition(
+            previous.record,
+            'reassigned',
+            now,
+            { agentId: chosen.agentId, attempt, assignment },
+            decision.mode,
+          ),
+          previous.revision,
+        )
+      : await deps.tasks.write(newTaskState(firstSeenAt(msg), now, assignment, decision.mode));
+    if (written === null) {
+      const current = await deps.tasks.get(task.taskId);
+      const ours = current !== null && isLive(current.record) && current.record.agentId === chosen.agentId;
       if (!ours && reserved === 'reserved') await deps.capacity.release(chosen.agentId, task.taskId);
-      if (existing?.record.status === 'assigned' && existing.record.assignment) {
-        await publishAssignment(existing.record.assignment);
-      }
-      log.debug({ status: existing?.record.status }, 'task already decided');
-      return ack();
+      return settleDecided(current, log);
     }
     await publishAssignment(assignment);
     deps.metrics.assignments.inc({ mode: assignment.policy });
+    if (attempt > 1) deps.metrics.reassignments.inc();
     log.info({ agentId: chosen.agentId, mode: decision.mode, score: assignment.score.final }, 'assigned');
     return ack();
   };
+
+  /** The task was decided elsewhere (or earlier): make sure its live assignment is published, then ack. */
+  async function settleDecided(current: StoredTaskState | null, log: Logger): Promise<Outcome> {
+    if (current && isLive(current.record) && current.record.assignment) {
+      await publishAssignment(current.record.assignment);
+    }
+    log.debug({ status: current?.record.status }, 'task already decided');
+    return ack();
+  }
+
+  /** The holder of an earlier reservation, if it may still take the task. */
+  function eligibleOrHeld(
+    registrations: readonly AgentRegistration[],
+    holder: string,
+    previous: StoredTaskState | null,
+  ): AgentRegistration | undefined {
+    if (previous && timedOutAgents(previous.record).has(holder)) return undefined;
+    return registrations.find((r) => r.agentId === holder);
+  }
 
   function candidateOf(registration: AgentRegistration): EligibleAgent {
     const inFlight = deps.capacity.inFlight(registration.agentId);
@@ -156,6 +204,7 @@ export function createAssigner(deps: AssignerDeps) {
     task: TaskArrived,
     taskType: string,
     rejected: { agentId: string; why: string }[],
+    previous: StoredTaskState | null,
     log: Logger,
   ): Promise<Outcome> {
     const now = clock();
@@ -171,8 +220,8 @@ export function createAssigner(deps: AssignerDeps) {
       deps.metrics.retries.inc({ consumer: 'assigner' });
       return retry(Math.min(MAX_WAIT_RETRY_MS, backoffMs(msg.info.deliveryCount)), why);
     }
-    const existing = await deps.tasks.get(task.taskId);
-    if (existing && existing.record.status !== 'unassignable') return ack(); // decided meanwhile
+    const current = previous ?? (await deps.tasks.get(task.taskId));
+    if (current && current.record.status !== 'timed-out') return settleDecided(current, log); // decided meanwhile
     const event: Unassignable = {
       taskId: task.taskId,
       reason: `${why}; gave up after ${Math.round(deps.unassignableAfterMs / 1000)}s`,
@@ -181,14 +230,23 @@ export function createAssigner(deps: AssignerDeps) {
       givenUpAt: now.toISOString(),
       task,
     };
+    const record = current
+      ? transition(current.record, 'unassignable', now, {}, event.reason)
+      : unassignableTaskState(task.taskId, seen, now, event.reason);
+    if ((await deps.tasks.write(record, current?.revision)) === null) return retry(100, 'task state moved');
     await deps.js.publish(Subjects.tasksUnassignable, JSON.stringify(event), {
       msgID: `unassignable-${task.taskId}`,
     });
-    if (!existing) await deps.tasks.write(unassignableTaskState(task.taskId, seen, now, event.reason));
     deps.metrics.unassignable.inc();
     log.warn({ reason: event.reason }, 'unassignable');
     return ack();
   }
+}
+
+/** Which assignment of the task a message asks for: 1 for an arrival, n for a reassignment request. */
+function attemptOf(msg: JsMsg): number {
+  const header = Number(msg.headers?.get(REASSIGN_ATTEMPT_HEADER) ?? '1');
+  return Number.isInteger(header) && header >= 1 ? header : 1;
 }
 
 /** When the task entered the stream: the same for every replica and every redelivery. */

@@ -43,11 +43,17 @@ export class CapacityService {
     return undefined;
   }
 
-  async reserve(agentId: string, taskId: string, maxConcurrent: number, now: Date): Promise<ReserveOutcome> {
+  async reserve(
+    agentId: string,
+    taskId: string,
+    maxConcurrent: number,
+    now: Date,
+    timeoutMs: number,
+  ): Promise<ReserveOutcome> {
     this.pending.set(agentId, (this.pending.get(agentId) ?? 0) + 1);
     try {
       return await this.commits.run(agentId, (current) => {
-        const decision = reserve(current, agentId, taskId, maxConcurrent, now);
+        const decision = reserve(current, agentId, taskId, maxConcurrent, now, timeoutMs);
         return { next: decision.kind === 'reserved' ? decision.next : undefined, result: decision.kind };
       });
     } finally {

@@ -13,7 +13,7 @@ import type { Outcome } from '../bus/outcome.js';
 import { ack, backoffMs, deadLetter, retry } from '../bus/outcome.js';
 import { agentIdOfResultSubject } from '../bus/subjects.js';
 import type { ExecutionResult } from '../domain/index.js';
-import { ExecutionResultSchema, decode, transition } from '../domain/index.js';
+import { ExecutionResultSchema, decode, isLive, transition } from '../domain/index.js';
 import type { AppliedMarks } from './applied-marks.js';
 import type { CapacityService } from './capacity-service.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -91,8 +91,8 @@ export function createLearner(deps: LearnerDeps) {
   async function markCompleted(execution: ExecutionResult): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const stored = await deps.tasks.get(execution.taskId);
-      if (!stored || stored.record.status !== 'assigned' || stored.record.agentId !== execution.agentId)
-        return;
+      // Only the agent that holds the task live completes it: a late result from a timed-out agent does not.
+      if (!stored || !isLive(stored.record) || stored.record.agentId !== execution.agentId) return;
       const next = transition(
         stored.record,
         'completed',

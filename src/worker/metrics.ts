@@ -8,6 +8,8 @@ export interface WorkerMetrics {
   deadLetters: Counter<'origin'>;
   casRetries: Counter<'bucket'>;
   unassignable: Counter;
+  reassignments: Counter;
+  timeouts: Counter<'why'>;
   retries: Counter<'consumer'>;
   decisionSeconds: Histogram;
   ingestionSeconds: Histogram;
@@ -48,6 +50,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
     unassignable: new Counter({
       name: 'vapora_unassignable_total',
       help: 'Tasks given up as unassignable after the maximum wait.',
+      registers,
+    }),
+    reassignments: new Counter({
+      name: 'vapora_reassignments_total',
+      help: 'Assignments made again after a timeout or a lost agent.',
+      registers,
+    }),
+    timeouts: new Counter({
+      name: 'vapora_assignment_timeouts_total',
+      help: 'Assignments taken back, by why (timeout, agent-gone).',
+      labelNames: ['why'],
       registers,
     }),
     retries: new Counter({

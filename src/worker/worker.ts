@@ -27,6 +27,7 @@ import { createMetrics } from './metrics.js';
 import type { ProbeServer } from './http-server.js';
 import { startProbeServer } from './http-server.js';
 import { ProfileService } from './profile-service.js';
+import { Reassigner } from './reassigner.js';
 import type { Stores } from './stores.js';
 import { closeStores, openStores } from './stores.js';
 import { TaskStateService } from './task-state-service.js';
@@ -51,6 +52,7 @@ export class Worker {
   private readonly assignerLoop: ConsumerLoop;
   private readonly learnerLoop: ConsumerLoop;
   private readonly marks: AppliedMarks;
+  private readonly reassigner: Reassigner;
   private probe: ProbeServer | undefined;
   private alive = true;
   private shutdownPromise: Promise<void> | undefined;
@@ -80,6 +82,7 @@ export class Worker {
       tasks,
       metrics,
       unassignableAfterMs: config.unassignableAfterMs,
+      assignmentTimeoutMs: config.assignmentTimeoutMs,
       heartbeatTimeoutMs: AGENT_HEARTBEAT_TIMEOUT_MS,
       useRecency: config.useRecency,
       ...(deps.clock ? { clock: deps.clock } : {}),
@@ -95,12 +98,25 @@ export class Worker {
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.faults ? { faults: deps.faults } : {}),
     });
+    this.reassigner = new Reassigner({
+      js,
+      stores,
+      capacity,
+      tasks,
+      metrics,
+      log: log.child({ component: 'reassigner' }),
+      heartbeatTimeoutMs: AGENT_HEARTBEAT_TIMEOUT_MS,
+      timeoutCountsAsFailure: config.timeoutCountsAsFailure,
+      intervalMs: config.sweepIntervalMs,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
     this.assignerLoop = new ConsumerLoop({
       js,
       stream: Streams.tasks,
       consumer: Consumers.assigner,
       handler: assigner,
       concurrency: config.concurrency,
+      maxPayload: nc.info?.max_payload ?? 1024 * 1024,
       log: log.child({ consumer: Consumers.assigner }),
       onSettled: (outcome, _msg, ms) => {
         if (outcome.kind === 'ack') metrics.decisionSeconds.observe(ms / 1000);
@@ -112,6 +128,7 @@ export class Worker {
       consumer: Consumers.learner,
       handler: learner,
       concurrency: config.concurrency,
+      maxPayload: nc.info?.max_payload ?? 1024 * 1024,
       log: log.child({ consumer: Consumers.learner }),
       onSettled: (outcome, _msg, ms) => {
         if (outcome.kind === 'ack') metrics.ingestionSeconds.observe(ms / 1000);
@@ -177,6 +194,7 @@ export class Worker {
   async run(): Promise<void> {
     await this.assignerLoop.start();
     await this.learnerLoop.start();
+    this.reassigner.start();
     this.probe = await startProbeServer(
       this.config.httpPort,
       this.metrics.registry,
@@ -216,6 +234,7 @@ export class Worker {
     this.alive = false;
     const started = Date.now();
     this.log.info({ graceMs }, 'shutting down: no new messages, finishing in-flight work');
+    await this.reassigner.stop();
     const [assignerLeft, learnerLeft] = await Promise.all([
       this.assignerLoop.stop(graceMs),
       this.learnerLoop.stop(graceMs),

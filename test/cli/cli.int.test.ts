@@ -107,6 +107,7 @@ const COMMANDS = [
   ['demo', 'Usage: vapora-learning demo [--tasks N] [--agents N]'],
   ['streams apply', 'Usage: vapora-learning streams apply'],
   ['tasks publish', 'Usage: vapora-learning tasks publish --title TITLE'],
+  ['tasks show', 'Usage: vapora-learning tasks show <taskId>'],
   ['agents list', 'Usage: vapora-learning agents list'],
   ['profiles show', 'Usage: vapora-learning profiles show [agentId]'],
   ['profiles rebuild', 'Usage: vapora-learning profiles rebuild'],
@@ -154,7 +155,7 @@ describe('usage', () => {
   it.concurrent.each([
     ['profiles', ['profiles show', 'profiles rebuild']],
     ['streams', ['streams apply']],
-    ['tasks', ['tasks publish']],
+    ['tasks', ['tasks publish', 'tasks show']],
   ])('%s --help lists the commands of that group and exits 0', async (group, members) => {
     const run = await runCli([group, '--help']);
     expect(run.code).toBe(0);
@@ -287,6 +288,36 @@ describe('against a server with the topology applied', () => {
     });
   });
 
+  it('tasks show prints the state and history of a task, and exits 1 for an unknown one', async () => {
+    const record = {
+      taskId: 'shown-1',
+      status: 'reassigned',
+      agentId: 'b',
+      attempt: 2,
+      firstSeenAt: '2026-06-15T12:00:00.000Z',
+      updatedAt: '2026-06-15T12:10:01.000Z',
+      history: [
+        { at: '2026-06-15T12:00:00.000Z', status: 'assigned', agentId: 'a' },
+        { at: '2026-06-15T12:10:00.000Z', status: 'timed-out', agentId: 'a', note: 'agent gone' },
+        { at: '2026-06-15T12:10:01.000Z', status: 'reassigned', agentId: 'b' },
+      ],
+    };
+    await (await new Kvm(env.js).open(Buckets.tasks)).put('shown-1', JSON.stringify(record));
+    const run = await runCli(['tasks', 'show', 'shown-1'], { NATS_URL: natsUrl });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('task shown-1: reassigned (agent b, attempt 2)');
+    const rows = run.stdout.split('\n').filter((line) => line.startsWith('2026-06-15T'));
+    expect(rows.map((line) => line.split(/\s{2,}/).slice(1, 3))).toEqual([
+      ['assigned', 'a'],
+      ['timed-out', 'a'],
+      ['reassigned', 'b'],
+    ]);
+    expect(rows[1]).toContain('agent gone');
+    const missing = await runCli(['tasks', 'show', 'never-seen'], { NATS_URL: natsUrl });
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain('no state for task never-seen');
+  });
+
   it('tasks publish --id twice: the second copy is reported as a duplicate and not stored', async () => {
     const id = uid('task');
     const first = await runCli(['tasks', 'publish', '--title', 'Write the docs', '--id', id], {
@@ -340,7 +371,16 @@ describe('against a server with the topology applied', () => {
     );
     await (
       await kvm.open(Buckets.capacity)
-    ).put(agentId, JSON.stringify({ agentId, inFlight: { 't-1': heartbeatAt, 't-2': heartbeatAt } }));
+    ).put(
+      agentId,
+      JSON.stringify({
+        agentId,
+        inFlight: {
+          't-1': { at: heartbeatAt, deadline: heartbeatAt },
+          't-2': { at: heartbeatAt, deadline: heartbeatAt },
+        },
+      }),
+    );
     const listed = await runCli(['agents', 'list'], { NATS_URL: natsUrl });
     expect(listed.code).toBe(0);
     const rows = parseTable(listed.stdout);

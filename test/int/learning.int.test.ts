@@ -164,6 +164,22 @@ describe('learner', () => {
     });
   });
 
+  it('dead-letters a bad message of the largest size the server accepts, cutting it to fit', async () => {
+    env = await startEnv();
+    await startWorker(env);
+    const maxPayload = env.nc.info!.max_payload;
+    const huge = new Uint8Array(maxPayload - 512).fill(0x7b); // '{{{{…': not JSON
+    await publishRaw(env, 'vapora.results.a1', huge);
+    const letter = await waitFor(async () => (await readStream(env!, Streams.deadLetters))[0], {
+      timeoutMs: 15_000,
+      what: 'the dead letter of the huge message',
+    });
+    expect(letter.headers[DlqHeaders.reason]).toMatch(/not JSON/);
+    expect(letter.headers[DlqHeaders.truncated]).toBe(String(huge.length));
+    expect(letter.data.length).toBeLessThan(huge.length);
+    expect(letter.data.length).toBeGreaterThan(huge.length - 16 * 1024);
+  });
+
   it('rebuilds from the KG exactly the profile that incremental updates produced', async () => {
     env = await startEnv();
     const kg = await memoryKg(env);

@@ -1,0 +1,139 @@
+/** Reassignment of timed-out assignments and of tasks held by a vanished agent, across replicas. */
+import type { Assignment, ExecutionResult, TaskStateRecord } from '../../src/domain/index.js';
+import { Kvm } from '@nats-io/kv';
+import { Buckets, Streams } from '../../src/bus/subjects.js';
+import { waitFor } from '../support/wait-for.js';
+import type { Env } from './harness.js';
+import {
+  memoryKg,
+  publishTask,
+  readStream,
+  startEnv,
+  startTestAgent,
+  startWorker,
+  stopEnv,
+} from './harness.js';
+
+let env: Env | undefined;
+afterEach(async () => {
+  await stopEnv(env);
+  env = undefined;
+});
+
+const fast = { ASSIGNMENT_TIMEOUT_MS: '800', SWEEP_INTERVAL_MS: '100' };
+
+async function taskState(e: Env, taskId: string): Promise<TaskStateRecord | undefined> {
+  const entry = await (await new Kvm(e.js).open(Buckets.tasks)).get(taskId);
+  return entry && entry.operation === 'PUT' ? entry.json<TaskStateRecord>() : undefined;
+}
+
+describe('reassignment', () => {
+  it('reassigns a task whose result does not arrive in time to another agent, exactly once across two replicas', async () => {
+    env = await startEnv();
+    const kg = await memoryKg(env);
+    await startWorker(env, fast, { kg });
+    await startWorker(env, fast, { kg });
+    const never = new Promise<never>(() => undefined);
+    await startTestAgent(env, 'stuck', () => never, { maxConcurrent: 1 });
+    const done: Assignment[] = [];
+    // Only 'stuck' is registered at first, so it gets the task.
+    await publishTask(env, { taskId: 'slow-1', title: 'Implement it' });
+    await waitFor(async () => (await taskState(env!, 'slow-1'))?.agentId === 'stuck', {
+      what: 'the first assignment',
+    });
+    await startTestAgent(env, 'fine', async (a) => {
+      done.push(a);
+      return { success: true };
+    });
+    const final = await waitFor(
+      async () => {
+        const s = await taskState(env!, 'slow-1');
+        return s?.status === 'completed' ? s : undefined;
+      },
+      { timeoutMs: 20_000, what: 'completion by the second agent' },
+    );
+    expect(final.agentId).toBe('fine');
+    expect(final.attempt).toBe(2);
+    expect(final.history.map((h) => h.status)).toEqual(['assigned', 'timed-out', 'reassigned', 'completed']);
+    expect(done.map((a) => [a.taskId, a.attempt])).toEqual([['slow-1', 2]]);
+    const assignments = (await readStream(env, Streams.assignments)).map((m) => m.json<Assignment>());
+    expect(assignments.map((a) => `${a.agentId}#${a.attempt}`).sort()).toEqual(['fine#2', 'stuck#1']);
+    // The timeout counts as a failed execution of the agent that held the task.
+    const timeout = await waitFor(async () => (await kg.getExecution('slow-1-1-timeout')) ?? undefined);
+    expect(timeout).toMatchObject({ agentId: 'stuck', success: false, error: 'timeout' });
+    const capacity = await new Kvm(env.js).open(Buckets.capacity);
+    await waitFor(
+      async () =>
+        Object.keys((await capacity.get('stuck'))?.json<{ inFlight: object }>().inFlight ?? {}).length === 0,
+      {
+        what: 'the stuck reservation to be released',
+      },
+    );
+  });
+
+  it('records a late result from the first agent without releasing capacity twice or reassigning again', async () => {
+    env = await startEnv();
+    const kg = await memoryKg(env);
+    const worker = await startWorker(env, fast, { kg });
+    let release: (() => void) | undefined;
+    await startTestAgent(
+      env,
+      'late',
+      () => new Promise((resolve) => (release = () => resolve({ success: true }))),
+      { maxConcurrent: 1 },
+    );
+    await publishTask(env, { taskId: 'late-1', title: 'Write docs' });
+    await waitFor(() => release, { what: 'the first agent to start' });
+    const taken: Assignment[] = [];
+    let hold: (() => void) | undefined;
+    await startTestAgent(env, 'second', (a) => {
+      taken.push(a);
+      return new Promise((resolve) => (hold = () => resolve({ success: true })));
+    });
+    await waitFor(() => taken.length === 1, { timeoutMs: 15_000, what: 'the reassignment' });
+    release!(); // the first agent finally reports
+    const late = await waitFor(async () => (await kg.getExecution('late-1-1')) ?? undefined, {
+      what: 'the late result in the KG',
+    });
+    expect(late).toMatchObject({ agentId: 'late', success: true });
+    expect((await taskState(env, 'late-1'))!.status).toBe('reassigned');
+    expect(worker.capacity.inFlight('second')).toBe(1); // still held by the live assignee
+    hold!();
+    await waitFor(async () => (await taskState(env!, 'late-1'))?.status === 'completed');
+    const results = (await readStream(env, Streams.results)).map((m) => m.json<ExecutionResult>());
+    expect(
+      results
+        .filter((r) => r.taskId === 'late-1')
+        .map((r) => r.executionId)
+        .sort(),
+    ).toEqual(['late-1-1', 'late-1-1-timeout', 'late-1-2']);
+    expect((await readStream(env, Streams.assignments)).length).toBe(2);
+  });
+
+  it('gives a task back when its agent is gone', async () => {
+    env = await startEnv();
+    const worker = await startWorker(env, { SWEEP_INTERVAL_MS: '100' });
+    await startTestAgent(env, 'ghost', () => new Promise(() => undefined), { maxConcurrent: 2 });
+    await publishTask(env, { taskId: 'ghosted', title: 'Review the PR' });
+    await waitFor(async () => (await taskState(env!, 'ghosted'))?.agentId === 'ghost');
+    // The agent vanishes without deregistering: its heartbeat stops and its registration ages.
+    const agents = await new Kvm(env.js).open(Buckets.agents);
+    const stale = {
+      agentId: 'ghost',
+      role: 'developer',
+      maxConcurrent: 2,
+      heartbeatAt: new Date(Date.now() - 120_000).toISOString(),
+    };
+    await env.agents[0]!.stop(0);
+    await agents.put('ghost', JSON.stringify(stale));
+    await waitFor(() => worker.stores.agents.get('ghost')?.heartbeatAt === stale.heartbeatAt);
+    const state = await waitFor(
+      async () => {
+        const s = await taskState(env!, 'ghosted');
+        return s?.status === 'timed-out' || s?.status === 'unassignable' ? s : undefined;
+      },
+      { timeoutMs: 15_000, what: 'the task to be taken back' },
+    );
+    expect(state.history.find((h) => h.status === 'timed-out')?.note).toBe('agent gone');
+  });
+});
