@@ -24,8 +24,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@nats-io/*', 'surrealdb', '@surrealdb/*', 'pino', 'prom-client', 'node:*'], message: 'src/domain is pure: no I/O imports.' },
-            { group: ['../bus/*', '../kg/*', '../worker/*', '../agent/*', '../cli/*'], message: 'src/domain must not import adapters.' },
+            {
+              group: ['@nats-io/*', 'surrealdb', '@surrealdb/*', 'pino', 'prom-client', 'node:*'],
+              message: 'src/domain is pure: no I/O imports.',
+            },
+            {
+              group: ['../bus/*', '../kg/*', '../worker/*', '../agent/*', '../cli/*'],
+              message: 'src/domain must not import adapters.',
+            },
           ],
         },
       ],

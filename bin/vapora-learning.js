@@ -4,7 +4,9 @@ import { existsSync } from 'node:fs';
 
 const entry = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(entry)) {
-  process.stderr.write("error: dist/ is missing; run 'npm run build' first (or use 'npm run cli -- <command>')\n");
+  process.stderr.write(
+    "error: dist/ is missing; run 'npm run build' first (or use 'npm run cli -- <command>')\n",
+  );
   process.exit(1);
 }
 const { main } = await import(entry.href);
