@@ -591,10 +591,15 @@ async function scenario5(): Promise<void> {
         }
         dlqDuplicates += letters.length - 1;
         const d = letters[0]!;
+        // A message at the server's size limit is cut to fit, with its original size in a header.
+        const expected =
+          d.headers[DlqHeaders.truncated] === String(m.data.length)
+            ? m.data.subarray(0, d.data.length)
+            : m.data;
         if (
           !d.headers[DlqHeaders.reason] ||
           d.headers[DlqHeaders.origin] !== m.subject ||
-          !Buffer.from(d.data).equals(Buffer.from(m.data))
+          !Buffer.from(d.data).equals(Buffer.from(expected))
         ) {
           withoutReason.push(`${m.id} (${m.kind}): reason ${JSON.stringify(d.headers[DlqHeaders.reason])}`);
         }
