@@ -77,14 +77,5 @@ export const growthPercent = (baseline: number, final: number): number =>
 export const mean = (values: readonly number[]): number =>
   values.length === 0 ? NaN : values.reduce((sum, v) => sum + v, 0) / values.length;
 
-/** A seeded PRNG (mulberry32), so runs draw the same agent skills. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The demo's seeded PRNG, so runs draw the same agent skills. */
+export { prng } from '../src/demo/simulation.js';
