@@ -165,9 +165,7 @@ async function waitUntil(probe: () => Promise<unknown>, timeoutMs: number): Prom
 
 function report(worker: Worker, agents: typeof SIM_AGENTS, outcomes: Outcome[], now: Date): void {
   const profiles = new Map<string, ProfileRecord>([...worker.stores.profiles.entries()]);
-  say(
-    '\n(1) Learned profiles beside hidden skill (success rate over the last 100 executions; n = executions)',
-  );
+  say('\n(1) Learned success rate / hidden skill, in % (executions); learned = the last 100 executions');
   const header = ['agent', ...SIM_TASK_TYPES];
   const rows = agents.map((agent) => [
     agent.agentId,
