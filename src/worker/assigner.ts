@@ -62,6 +62,12 @@ export const RANKING_IN_ASSIGNMENT = 10;
 /** Header of a reassignment request (a task re-published by the reassigner): the attempt it asks for. */
 export const REASSIGN_ATTEMPT_HEADER = 'Vapora-Attempt';
 
+/**
+ * A decision younger than this is re-published when met again: covers a redelivery after a crash (ack_wait is
+ * 30 s) and stays inside JetStream's 2-minute duplicate window, where the copy is dropped.
+ */
+const REPUBLISH_WITHIN_MS = 90_000;
+
 /** Longest pause between two looks for an eligible agent. */
 const MAX_WAIT_RETRY_MS = 5_000;
 
@@ -160,9 +166,15 @@ export function createAssigner(deps: AssignerDeps) {
     return ack();
   };
 
-  /** The task was decided elsewhere (or earlier): make sure its live assignment is published, then ack. */
+  /**
+   * The task was decided elsewhere (or earlier): ack. If the decision is recent, the delivery that made it may have
+   * crashed before publishing, so publish it again under the same id (JetStream drops the copy); an old decision
+   * met again (a producer re-sending a task hours later) is not re-sent to the agent.
+   */
   async function settleDecided(current: StoredTaskState | null, log: Logger): Promise<Outcome> {
-    if (current && isLive(current.record) && current.record.assignment) {
+    const recent =
+      current !== null && clock().getTime() - Date.parse(current.record.updatedAt) < REPUBLISH_WITHIN_MS;
+    if (current && recent && isLive(current.record) && current.record.assignment) {
       await publishAssignment(current.record.assignment);
     }
     log.debug({ status: current?.record.status }, 'task already decided');

@@ -128,7 +128,9 @@ export class Reassigner {
     }
     await this.requestReassignment(record);
     if (this.deps.timeoutCountsAsFailure) await this.reportTimeout(record, agentId, reservation, now);
-    else await capacity.release(agentId, taskId);
+    // Released here, not left to the learner: the next sweep must not see it and publish the requests again
+    // after JetStream's duplicate window has passed.
+    await capacity.release(agentId, taskId);
   }
 
   private async requestReassignment(record: TaskStateRecord): Promise<void> {
