@@ -126,7 +126,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
         { reason: decoded.ok ? 'assignment for another agent' : decoded.reason },
         'dropping bad assignment',
       );
-      msg.term('invalid assignment');
+      msg.term(); // no reason: nats-server 2.9 ignores a term that carries one
       return;
     }
     const assignment = decoded.value;

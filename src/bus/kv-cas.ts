@@ -48,6 +48,7 @@ export async function casUpdate<T>(
   for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
     let current: T | undefined;
     let revision: number;
+    const fromMirror = known !== undefined;
     if (known) {
       ({ value: current, revision } = known);
       known = undefined;
@@ -58,7 +59,11 @@ export async function casUpdate<T>(
       revision = entry?.revision ?? 0;
     }
     const next = await update(current);
-    if (next === undefined) return { value: current, written: false, revision, conflicts: attempt };
+    if (next === undefined) {
+      // "Nothing to do" computed on a mirror may be stale (another replica's write not seen yet): read and decide again.
+      if (fromMirror) continue;
+      return { value: current, written: false, revision, conflicts: attempt };
+    }
     const data = JSON.stringify(next);
     try {
       const written = revision > 0 ? await kv.update(key, data, revision) : await kv.create(key, data);

@@ -108,8 +108,9 @@ export function createAssigner(deps: AssignerDeps) {
     });
 
     // A redelivery may find its own reservation from an earlier, interrupted delivery: resume with that agent.
-    const holder = msg.info.deliveryCount > 1 ? deps.capacity.holderOf(task.taskId) : undefined;
-    const holderRegistration = holder ? eligibleOrHeld(registrations, holder, previous) : undefined;
+    const excluded = previous ? timedOutAgents(previous.record) : new Set<string>();
+    const holder = msg.info.deliveryCount > 1 ? deps.capacity.holderOf(task.taskId, excluded) : undefined;
+    const holderRegistration = holder ? registrations.find((r) => r.agentId === holder) : undefined;
     let candidates: EligibleAgent[] = holderRegistration ? [candidateOf(holderRegistration)] : eligible;
     if (candidates.length === 0) return noEligibleAgent(msg, task, taskType, rejected, previous, log);
 
@@ -181,16 +182,6 @@ export function createAssigner(deps: AssignerDeps) {
     return ack();
   }
 
-  /** The holder of an earlier reservation, if it may still take the task. */
-  function eligibleOrHeld(
-    registrations: readonly AgentRegistration[],
-    holder: string,
-    previous: StoredTaskState | null,
-  ): AgentRegistration | undefined {
-    if (previous && timedOutAgents(previous.record).has(holder)) return undefined;
-    return registrations.find((r) => r.agentId === holder);
-  }
-
   function candidateOf(registration: AgentRegistration): EligibleAgent {
     const inFlight = deps.capacity.inFlight(registration.agentId);
     return {
@@ -242,13 +233,14 @@ export function createAssigner(deps: AssignerDeps) {
       givenUpAt: now.toISOString(),
       task,
     };
+    // Event first, state second: a failed publish is retried by the redelivery, which still sees no final state.
+    await deps.js.publish(Subjects.tasksUnassignable, JSON.stringify(event), {
+      msgID: `unassignable-${task.taskId}`,
+    });
     const record = current
       ? transition(current.record, 'unassignable', now, {}, event.reason)
       : unassignableTaskState(task.taskId, seen, now, event.reason);
     if ((await deps.tasks.write(record, current?.revision)) === null) return retry(100, 'task state moved');
-    await deps.js.publish(Subjects.tasksUnassignable, JSON.stringify(event), {
-      msgID: `unassignable-${task.taskId}`,
-    });
     deps.metrics.unassignable.inc();
     log.warn({ reason: event.reason }, 'unassignable');
     return ack();

@@ -36,8 +36,9 @@ export class CapacityService {
   }
 
   /** The agent holding a reservation for this task, per the mirror (used to resume after a crash). */
-  holderOf(taskId: string): string | undefined {
+  holderOf(taskId: string, exclude: ReadonlySet<string> = new Set()): string | undefined {
     for (const [agentId, record] of this.stores.capacity.entries()) {
+      if (exclude.has(agentId)) continue;
       if (Object.prototype.hasOwnProperty.call(record.inFlight, taskId)) return agentId;
     }
     return undefined;

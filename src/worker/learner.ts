@@ -70,8 +70,7 @@ export function createLearner(deps: LearnerDeps) {
         await deps.profiles.apply(execution, clock());
         deps.marks.add(execution.executionId);
       }
-      await deps.capacity.release(execution.agentId, execution.taskId);
-      await markCompleted(execution);
+      await settleTask(execution);
       deps.metrics.results.inc({ outcome: alreadyApplied ? 'duplicate' : 'recorded' });
       log.debug({ recorded, success: execution.success }, 'result processed');
       return ack();
@@ -88,11 +87,18 @@ export function createLearner(deps: LearnerDeps) {
     }
   };
 
-  async function markCompleted(execution: ExecutionResult): Promise<void> {
+  /**
+   * Releases the agent's slot and completes the task if this agent holds it live. A task timed out on this agent
+   * keeps its reservation: it is the reassigner's marker of unfinished work, which it releases itself.
+   */
+  async function settleTask(execution: ExecutionResult): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const stored = await deps.tasks.get(execution.taskId);
+      const mine = stored !== null && stored.record.agentId === execution.agentId;
+      if (mine && stored.record.status === 'timed-out') return;
+      await deps.capacity.release(execution.agentId, execution.taskId);
       // Only the agent that holds the task live completes it: a late result from a timed-out agent does not.
-      if (!stored || !isLive(stored.record) || stored.record.agentId !== execution.agentId) return;
+      if (!mine || !isLive(stored.record)) return;
       const next = transition(
         stored.record,
         'completed',

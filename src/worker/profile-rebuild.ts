@@ -16,9 +16,14 @@ export async function rebuildCachedProfile(
   now: Date,
   onConflict?: () => void,
 ): Promise<CasResult<ProfileRecord> & { record: ProfileRecord }> {
-  const record = toProfileRecord(agentId, await rebuildExpertiseState(kg, agentId, taskType), now);
-  const result = await casUpdate<ProfileRecord>(kv, profileKey(agentId, taskType), () => record, {
-    ...(onConflict ? { onConflict } : {}),
-  });
-  return { ...result, record };
+  let record: ProfileRecord | undefined;
+  // Read the KG inside the compare-and-swap: a result cached after the read moves the revision, so the rebuild
+  // runs again and includes it instead of overwriting it.
+  const result = await casUpdate<ProfileRecord>(
+    kv,
+    profileKey(agentId, taskType),
+    async () => (record = toProfileRecord(agentId, await rebuildExpertiseState(kg, agentId, taskType), now)),
+    { ...(onConflict ? { onConflict } : {}) },
+  );
+  return { ...result, record: record! };
 }

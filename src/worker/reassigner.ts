@@ -29,6 +29,8 @@ export interface ReassignerDeps {
   heartbeatTimeoutMs: number;
   timeoutCountsAsFailure: boolean;
   intervalMs: number;
+  /** Epoch ms of the last NATS reconnect (0 if none): agents could not heartbeat while this replica was cut off. */
+  lastReconnectAt?: () => number;
   clock?: () => Date;
 }
 
@@ -70,8 +72,11 @@ export class Reassigner {
   /** One pass over every reservation this replica can see. */
   async sweep(): Promise<void> {
     const now = this.clock();
+    // Right after an outage every heartbeat looks old: give agents a full heartbeat timeout to report again.
+    const judgeAgents = now.getTime() - (this.deps.lastReconnectAt?.() ?? 0) > this.deps.heartbeatTimeoutMs;
     for (const [agentId, record] of [...this.deps.stores.capacity.entries()]) {
-      for (const expired of expiredReservations(record, now, this.isAlive(agentId, now))) {
+      const alive = !judgeAgents || this.isAlive(agentId, now);
+      for (const expired of expiredReservations(record, now, alive)) {
         if (this.stopped) return;
         const age = now.getTime() - Date.parse(expired.reservation.at);
         if (expired.why === 'agent-gone' && age < AGENT_GONE_GRACE_MS) continue;

@@ -53,6 +53,7 @@ export class Worker {
   private readonly learnerLoop: ConsumerLoop;
   private readonly marks: AppliedMarks;
   private readonly reassigner: Reassigner;
+  private lastReconnectAt = 0;
   private probe: ProbeServer | undefined;
   private alive = true;
   private shutdownPromise: Promise<void> | undefined;
@@ -108,6 +109,7 @@ export class Worker {
       heartbeatTimeoutMs: AGENT_HEARTBEAT_TIMEOUT_MS,
       timeoutCountsAsFailure: config.timeoutCountsAsFailure,
       intervalMs: config.sweepIntervalMs,
+      lastReconnectAt: () => this.lastReconnectAt,
       ...(deps.clock ? { clock: deps.clock } : {}),
     });
     this.assignerLoop = new ConsumerLoop({
@@ -192,6 +194,14 @@ export class Worker {
 
   /** Starts consuming and serving probes. Returns once running; use shutdown() to stop. */
   async run(): Promise<void> {
+    void (async () => {
+      for await (const status of this.nc.status()) {
+        if (status.type === 'reconnect') {
+          this.lastReconnectAt = Date.now();
+          this.log.warn('reconnected to NATS');
+        } else if (status.type === 'disconnect') this.log.warn('disconnected from NATS; reconnecting');
+      }
+    })();
     await this.assignerLoop.start();
     await this.learnerLoop.start();
     this.reassigner.start();
