@@ -4,6 +4,7 @@ import type { KV } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
+import { casUpdate } from '../../src/bus/kv-cas.js';
 import { KvGroupCommit } from '../../src/bus/kv-group-commit.js';
 import type { NatsServerHandle } from '../support/nats-server.js';
 import { startNatsServer } from '../support/nats-server.js';
@@ -61,5 +62,18 @@ describe('KvGroupCommit', () => {
     expect(result).toBe('no-op');
     expect(writes).toBe(0);
     expect(await kv.get('untouched')).toBeNull();
+  });
+
+  it('does not trust "nothing to do" decided on a stale mirror: it reads and decides again', async () => {
+    await kv.put('mirror', JSON.stringify({ n: 5, seen: [] }));
+    // The mirror has not seen the write yet: it believes the key is absent.
+    const result = await casUpdate<Counter>(
+      kv,
+      'mirror',
+      (current) => (current ? { n: current.n + 1, seen: current.seen } : undefined),
+      { known: { value: undefined, revision: 0 } },
+    );
+    expect(result.written).toBe(true);
+    expect((await kv.get('mirror'))!.json<Counter>().n).toBe(6);
   });
 });
