@@ -95,6 +95,7 @@ export function createAssigner(deps: AssignerDeps) {
     }
 
     const taskType = task.taskType ?? extractTaskType(task.title, task.description);
+    const excluded = previous ? timedOutAgents(previous.record) : new Set<string>();
     const registrations = [...deps.stores.agents.entries()].map(([, registration]) => registration);
     const { eligible, rejected } = findEligibleAgents({
       task,
@@ -104,11 +105,10 @@ export function createAssigner(deps: AssignerDeps) {
       successRate: (agentId) => deps.profiles.overallSuccessRate(agentId),
       now,
       heartbeatTimeoutMs: deps.heartbeatTimeoutMs,
-      ...(previous ? { exclude: timedOutAgents(previous.record) } : {}),
+      exclude: excluded,
     });
 
     // A redelivery may find its own reservation from an earlier, interrupted delivery: resume with that agent.
-    const excluded = previous ? timedOutAgents(previous.record) : new Set<string>();
     const holder = msg.info.deliveryCount > 1 ? deps.capacity.holderOf(task.taskId, excluded) : undefined;
     const holderRegistration = holder ? registrations.find((r) => r.agentId === holder) : undefined;
     let candidates: EligibleAgent[] = holderRegistration ? [candidateOf(holderRegistration)] : eligible;
