@@ -8,8 +8,10 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import type { Histogram } from 'prom-client';
 import type { WorkerConfig } from '../config/config.js';
 import { connectNats } from '../bus/connect.js';
+import type { MessageHandler } from '../bus/consumer-loop.js';
 import { ConsumerLoop } from '../bus/consumer-loop.js';
 import { Buckets, Consumers, Streams } from '../bus/subjects.js';
 import type { Topology } from '../bus/topology.js';
@@ -112,30 +114,22 @@ export class Worker {
       lastReconnectAt: () => this.lastReconnectAt,
       ...(deps.clock ? { clock: deps.clock } : {}),
     });
-    this.assignerLoop = new ConsumerLoop({
-      js,
-      stream: Streams.tasks,
-      consumer: Consumers.assigner,
-      handler: assigner,
-      concurrency: config.concurrency,
-      maxPayload: nc.info?.max_payload ?? 1024 * 1024,
-      log: log.child({ consumer: Consumers.assigner }),
-      onSettled: (outcome, _msg, ms) => {
-        if (outcome.kind === 'ack') metrics.decisionSeconds.observe(ms / 1000);
-      },
-    });
-    this.learnerLoop = new ConsumerLoop({
-      js,
-      stream: Streams.results,
-      consumer: Consumers.learner,
-      handler: learner,
-      concurrency: config.concurrency,
-      maxPayload: nc.info?.max_payload ?? 1024 * 1024,
-      log: log.child({ consumer: Consumers.learner }),
-      onSettled: (outcome, _msg, ms) => {
-        if (outcome.kind === 'ack') metrics.ingestionSeconds.observe(ms / 1000);
-      },
-    });
+    // One loop per consumer; the histogram records the handling time of acknowledged messages.
+    const loop = (stream: string, consumer: string, handler: MessageHandler, latency: Histogram) =>
+      new ConsumerLoop({
+        js,
+        stream,
+        consumer,
+        handler,
+        concurrency: config.concurrency,
+        maxPayload: nc.info?.max_payload ?? 1024 * 1024,
+        log: log.child({ consumer }),
+        onSettled: (outcome, _msg, ms) => {
+          if (outcome.kind === 'ack') latency.observe(ms / 1000);
+        },
+      });
+    this.assignerLoop = loop(Streams.tasks, Consumers.assigner, assigner, metrics.decisionSeconds);
+    this.learnerLoop = loop(Streams.results, Consumers.learner, learner, metrics.ingestionSeconds);
   }
 
   static async create(config: Readonly<WorkerConfig>, deps: WorkerDeps = {}): Promise<Worker> {

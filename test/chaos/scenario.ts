@@ -10,8 +10,8 @@ import type { NatsServerHandle } from '../support/nats-server.js';
 import { startNatsServer } from '../support/nats-server.js';
 import { sleep } from '../support/wait-for.js';
 import type { AgentSpec } from './agent-process.js';
-import type { Books } from './books.js';
-import { readKnowledgeGraph } from './books.js';
+import type { Books, BooksInput } from './books.js';
+import { checkBooks, readKnowledgeGraph } from './books.js';
 import type { Bus } from './observe.js';
 import { backlogs, connectBus, readBucket } from './observe.js';
 import { Buckets } from '../../src/bus/subjects.js';
@@ -145,6 +145,25 @@ export class Scenario {
     const kgs = [];
     for (const url of urls) kgs.push(await readKnowledgeGraph(url));
     return { kgs, exitCodes };
+  }
+
+  /** Stops the workers and checks the books of these tasks against the bus, the KGs and the agents' logs. */
+  async stopAndCheckBooks(
+    taskIds: readonly string[],
+    capacityPeak: BooksInput['capacityPeak'],
+    kgMode: BooksInput['kgMode'] = 'single',
+  ): Promise<{ books: Books; exitCodes: (number | null)[] }> {
+    const { kgs, exitCodes } = await this.stopWorkersAndReadKgs();
+    const books = await checkBooks({
+      bus: this.bus,
+      taskIds,
+      agents: this.agentLimits(),
+      agentLogs: this.agentLogs,
+      kgs,
+      kgMode,
+      capacityPeak,
+    });
+    return { books, exitCodes };
   }
 
   async cleanup(): Promise<void> {

@@ -212,16 +212,7 @@ async function runWithFault(
     await extra?.(ctx);
     const alive = s.workers.filter((w) => w.proc.alive);
     expect(alive).toHaveLength(1); // the worker stayed up (or its replacement did)
-    const { kgs, exitCodes } = await s.stopWorkersAndReadKgs();
-    const books = await checkBooks({
-      bus: s.bus,
-      taskIds,
-      agents: s.agentLimits(),
-      agentLogs: s.agentLogs,
-      kgs,
-      kgMode: 'single',
-      capacityPeak: watch.peak,
-    });
+    const { books, exitCodes } = await s.stopAndCheckBooks(taskIds, watch.peak);
     setBooks(books, n + books.results);
     expect(exitCodes).toEqual([0]);
     expect(firstProgress).toBeDefined();
@@ -610,16 +601,7 @@ async function scenario5(): Promise<void> {
         `dead letters metric ${metrics.deadLetters}`,
       );
 
-      const { kgs, exitCodes } = await s.stopWorkersAndReadKgs();
-      const books = await checkBooks({
-        bus: s.bus,
-        taskIds,
-        agents: s.agentLimits(),
-        agentLogs: s.agentLogs,
-        kgs,
-        kgMode: 'single',
-        capacityPeak: watch.peak,
-      });
+      const { books, exitCodes } = await s.stopAndCheckBooks(taskIds, watch.peak);
       // A bad message missing from the DLQ is lost; a second dead letter of one message is a duplicate.
       books.lost += missing.length;
       books.duplicated += dlqDuplicates;
@@ -736,16 +718,7 @@ async function burstRun(
   // Every replica took part.
   const perReplica = await Promise.all(s.ports().map(async (port) => (await scrape([port])).assignments));
   rowNotes.push(`assignments per replica ${perReplica.join('/')}`);
-  const { kgs, exitCodes } = await s.stopWorkersAndReadKgs();
-  const books = await checkBooks({
-    bus: s.bus,
-    taskIds,
-    agents: s.agentLimits(),
-    agentLogs: s.agentLogs,
-    kgs,
-    kgMode,
-    capacityPeak: watch.peak,
-  });
+  const { books, exitCodes } = await s.stopAndCheckBooks(taskIds, watch.peak, kgMode);
   setBooks(books, burst + books.results);
   expect(perReplica).toHaveLength(3);
   for (const count of perReplica) expect(count).toBeGreaterThan(0);
