@@ -10,7 +10,7 @@ export type {
 export { executionIdFor, startAgent } from './agent/agent.js';
 export type { KgConfig, NatsConfig, WorkerConfig } from './config/config.js';
 export { loadKgConfig, loadNatsConfig, loadWorkerConfig } from './config/config.js';
-export * from './config/errors.js';
+export * from './errors.js';
 export type { KnowledgeGraph } from './kg/knowledge-graph.js';
 export { connectKnowledgeGraph } from './kg/connect.js';
 export { loadAllLearningProfiles, loadLearningProfileFromKg, rebuildExpertiseState } from './kg/rebuild.js';

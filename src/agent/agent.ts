@@ -222,6 +222,7 @@ function toResult(
     taskId: assignment.taskId,
     agentId: assignment.agentId,
     taskType: assignment.taskType,
+    attempt: assignment.attempt,
     success: outcome.success ?? true,
     durationMs: outcome.durationMs ?? Math.max(0, finished.getTime() - started.getTime()),
     ...(outcome.finishedAt === undefined ? { startedAt: started.toISOString() } : {}),

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { NatsConnection, NodeConnectionOptions } from '@nats-io/transport-node';
 import { connect, credsAuthenticator, errors } from '@nats-io/transport-node';
 import type { NatsConfig } from '../config/config.js';
-import { NatsUnavailableError } from '../config/errors.js';
+import { NatsUnavailableError } from '../errors.js';
 
 export interface ConnectNatsOptions {
   /** Connection name shown by the server's monitoring. */

@@ -3,13 +3,21 @@
  *   ack          → ackAck (wait for the server to confirm, so "acknowledged" means it)
  *   retry        → nak(delay)
  *   dead-letter  → publish to vapora.dlq.<origin>, then term(reason); if that publish fails, retry later
- * A handler that throws is treated as "retry later". Stopping drains: no new messages, in-flight ones finish.
+ * A handler that throws is judged by error code (never by message text): an outage (a retryable code) is retried
+ * with backoff for as long as it lasts; any other error is retried a few times, then dead-lettered with the error,
+ * so a poison message cannot hold a slot of max_ack_pending forever. Stopping drains: no new messages, in-flight
+ * ones finish.
  */
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
+import { isRetryable } from '../errors.js';
 import { publishDeadLetter } from './dead-letter.js';
+import { classifyNatsError } from './errors.js';
 import type { Outcome } from './outcome.js';
-import { backoffMs } from './outcome.js';
+import { backoffMs, deadLetter, retry } from './outcome.js';
+
+/** Deliveries after which an unexpected (non-retryable) handler error dead-letters the message. */
+export const MAX_UNEXPECTED_FAILURES = 10;
 
 export type MessageHandler = (msg: JsMsg, log: Logger) => Promise<Outcome>;
 
@@ -69,8 +77,8 @@ export class ConsumerLoop {
     try {
       outcome = await handler(msg, log);
     } catch (err) {
-      log.warn({ err }, 'handler failed; will retry');
-      outcome = { kind: 'retry', delayMs: backoffMs(msg.info.deliveryCount), reason: String(err) };
+      outcome = outcomeOfError(classifyNatsError(err), msg.info.deliveryCount);
+      log.warn({ err, outcome: outcome.kind }, 'handler failed');
     }
     try {
       await this.settle(msg, outcome, log);
@@ -122,4 +130,13 @@ export class ConsumerLoop {
     await Promise.race([this.done, deadline]);
     return result === 'timeout' ? this.inFlight.size : 0;
   }
+}
+
+/** An outage waits; anything else is a bug or a poison message: a few more tries, then the dead-letter stream. */
+export function outcomeOfError(err: unknown, deliveryCount: number): Outcome {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!isRetryable(err) && deliveryCount >= MAX_UNEXPECTED_FAILURES) {
+    return deadLetter(`processing failed ${deliveryCount} times`, message);
+  }
+  return retry(backoffMs(deliveryCount), message);
 }

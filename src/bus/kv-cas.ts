@@ -3,6 +3,7 @@
  * same profile or capacity entry without losing an update: read revision → compute → write only if unchanged.
  */
 import type { KV } from '@nats-io/kv';
+import { CasExhaustedError } from '../errors.js';
 import { isCasConflict } from './errors.js';
 
 export interface CasResult<T> {
@@ -24,13 +25,6 @@ export interface CasOptions<T> {
    * against it without reading; a stale guess costs one conflict, then the loop reads as usual.
    */
   known?: { value: T | undefined; revision: number };
-}
-
-export class CasExhaustedError extends Error {
-  constructor(key: string, attempts: number) {
-    super(`compare-and-swap on ${key} still conflicting after ${attempts} attempts`);
-    this.name = 'CasExhaustedError';
-  }
 }
 
 /**

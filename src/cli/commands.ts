@@ -18,7 +18,9 @@ import { barChart, percent, progressBar, table } from './render.js';
 type Out = (line: string) => void;
 
 /** Bad arguments: the CLI prints the message and the command's usage, and exits 2. */
-export class UsageError extends Error {}
+import { UsageError } from '../errors.js';
+
+export { UsageError };
 
 export async function streamsApply(out: Out): Promise<void> {
   const ctx = await openNats('vapora-learning-cli');

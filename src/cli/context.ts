@@ -5,7 +5,7 @@ import type { KV } from '@nats-io/kv';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadKgConfig, loadNatsConfig } from '../config/config.js';
-import { VaporaError, ErrorCodes } from '../config/errors.js';
+import { VaporaError, ErrorCodes } from '../errors.js';
 import { connectNats } from '../bus/connect.js';
 import { isStreamNotFound } from '../bus/errors.js';
 import type { KnowledgeGraph } from '../kg/knowledge-graph.js';

@@ -3,8 +3,8 @@
  * exits non-zero; `--verbose` adds the stack trace.
  */
 import { parseArgs } from 'node:util';
-import { isVaporaError } from '../config/errors.js';
-import { isKgUnavailable } from '../kg/errors.js';
+import { isVaporaError } from '../errors.js';
+import { isKgUnavailable } from '../errors.js';
 import {
   UsageError,
   agentsList,

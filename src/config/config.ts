@@ -2,7 +2,7 @@
  * Worker configuration, compiled once from the environment into a frozen object with normalised units (…Ms).
  * Every problem names the variable, so an operator can fix a manifest without reading code.
  */
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../errors.js';
 
 export interface NatsConfig {
   url: string;

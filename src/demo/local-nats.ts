@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
 import { DEFAULT_NATS_URL } from '../config/config.js';
-import { VaporaError, ErrorCodes } from '../config/errors.js';
+import { VaporaError, ErrorCodes } from '../errors.js';
 import type { NatsServerHandle } from '../bus/local-nats-server.js';
 import { natsServerBinary, startNatsServer } from '../bus/local-nats-server.js';
 

@@ -12,4 +12,4 @@ export { MS_PER_DAY } from './time.js';
 export * from './capacity.js';
 export * from './eligibility.js';
 export * from './profile-record.js';
-export * from './task-state.js';
+export * from './lifecycle/index.js';

@@ -55,6 +55,8 @@ export const ExecutionResultSchema = Type.Object({
   costCents: Type.Optional(Type.Number({ minimum: 0 })),
   provider: Type.Optional(Type.String({ maxLength: 128 })),
   error: Type.Optional(Type.String({ maxLength: 4096 })),
+  /** The assignment's attempt this result is for (copy it from the assignment); absent: the latest one. */
+  attempt: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
 });
 export type ExecutionResult = Static<typeof ExecutionResultSchema>;
 

@@ -24,7 +24,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { createNodeEngines } from '@surrealdb/node';
 import { createRemoteEngines, Surreal, type ConnectOptions } from 'surrealdb';
 import { sleep, withTimeout } from './bounded.js';
-import { KgUnavailableError, isKgUnavailable } from './errors.js';
+import { KgUnavailableError, isKgUnavailable } from '../errors.js';
 import type { KnowledgeGraph } from './knowledge-graph.js';
 import { bootstrapEmbeddedStore } from './surreal-index-bootstrap.js';
 import { SurrealKnowledgeGraph } from './surreal-knowledge-graph.js';

@@ -3,7 +3,7 @@
  * method rejects with {@link KgUnavailableError} without touching the wrapped store (as if the network were cut).
  * The worker wires it only when a test-mode env var asks for it; production code never constructs it.
  */
-import { KgUnavailableError } from './errors.js';
+import { KgUnavailableError } from '../errors.js';
 import type { KnowledgeGraph } from './knowledge-graph.js';
 
 export interface FaultInjectedKnowledgeGraph {

@@ -3,7 +3,7 @@
  * (enforced by the shared conformance suite); single process only, nothing persists.
  */
 import type { ExecutionResult } from '../domain/messages.js';
-import { KgUnavailableError } from './errors.js';
+import { KgUnavailableError } from '../errors.js';
 import {
   DEFAULT_AGENT_LIMIT,
   DEFAULT_TASK_TYPE_LIMIT,

@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { KgUnavailableError } from './errors.js';
+import { KgUnavailableError } from '../errors.js';
 
 const CHILD_SCRIPT = `
 const { Surreal } = await import('surrealdb');

@@ -18,7 +18,7 @@
 import type { Surreal } from 'surrealdb';
 import type { ExecutionResult } from '../domain/messages.js';
 import { TimeoutError, withTimeout } from './bounded.js';
-import { KgUnavailableError } from './errors.js';
+import { KgUnavailableError } from '../errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import {
   DEFAULT_AGENT_LIMIT,

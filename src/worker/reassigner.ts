@@ -12,7 +12,7 @@ import { headers } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { Subjects } from '../bus/subjects.js';
 import type { ExecutionResult, Reservation, TaskStateRecord } from '../domain/index.js';
-import { expiredReservations, isLive, transition } from '../domain/index.js';
+import { expiredReservations, holderOf } from '../domain/index.js';
 import { REASSIGN_ATTEMPT_HEADER } from './assigner.js';
 import type { CapacityService } from './capacity-service.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -109,30 +109,24 @@ export class Reassigner {
       }
       return;
     }
-    let record = stored.record;
-    if (record.agentId !== agentId || (!isLive(record) && record.status !== 'timed-out')) {
+    const attempt = stored.record.attempt;
+    const command = { type: 'time-out' as const, agentId, attempt, why, at: now };
+    const { decision, state } = await tasks.execute(taskId, command, stored);
+    if (!decision.ok || !state) {
       // The task moved on (completed, reassigned elsewhere): this reservation is a leftover.
       await capacity.release(agentId, taskId);
       return;
     }
-    if (isLive(record)) {
-      const next = transition(
-        record,
-        'timed-out',
-        now,
-        {},
-        why === 'timeout' ? 'no result before the deadline' : 'agent gone',
-      );
-      if ((await tasks.write(next, stored.revision)) === null) return; // another replica won; it carries on
-      record = next;
+    if (decision.events.length > 0) {
       this.deps.metrics.timeouts.inc({ why });
-      log.warn(
-        { agentId, taskId, attempt: record.attempt, why },
-        'assignment taken back; requesting reassignment',
-      );
+      log.warn({ agentId, taskId, attempt, why }, 'assignment taken back; requesting reassignment');
     }
-    await this.requestReassignment(record);
-    if (this.deps.timeoutCountsAsFailure) await this.reportTimeout(record, agentId, reservation, now);
+    // Every step from here is idempotent (message ids), so a crash midway is finished by the next sweep.
+    await this.requestReassignment(state.record);
+    const charged = holderOf(state.record, attempt)?.charged !== false;
+    if (this.deps.timeoutCountsAsFailure && charged) {
+      await this.reportTimeout(state.record, agentId, reservation, now);
+    }
     // Released here, not left to the learner: the next sweep must not see it and publish the requests again
     // after JetStream's duplicate window has passed.
     await capacity.release(agentId, taskId);
@@ -159,6 +153,7 @@ export class Reassigner {
       taskId: record.taskId,
       agentId,
       taskType: record.assignment?.taskType ?? 'general',
+      attempt: record.attempt,
       success: false,
       durationMs: Math.max(0, now.getTime() - Date.parse(reservation.at)),
       startedAt: reservation.at,

@@ -21,7 +21,6 @@ import { connectKnowledgeGraph } from '../kg/connect.js';
 import { AppliedMarks } from './applied-marks.js';
 import { createAssigner } from './assigner.js';
 import { CapacityService } from './capacity-service.js';
-import type { LearnerFaults } from './learner.js';
 import { createLearner } from './learner.js';
 import { createLogger } from './logger.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -44,7 +43,6 @@ export interface WorkerDeps {
   /** Use this connection instead of opening one. Not drained on shutdown. */
   nc?: NatsConnection;
   clock?: () => Date;
-  faults?: LearnerFaults;
   topology?: Topology;
   /** Name of this replica in logs and NATS monitoring. */
   name?: string;
@@ -99,7 +97,6 @@ export class Worker {
       tasks,
       metrics,
       ...(deps.clock ? { clock: deps.clock } : {}),
-      ...(deps.faults ? { faults: deps.faults } : {}),
     });
     this.reassigner = new Reassigner({
       js,
@@ -114,8 +111,15 @@ export class Worker {
       lastReconnectAt: () => this.lastReconnectAt,
       ...(deps.clock ? { clock: deps.clock } : {}),
     });
-    // One loop per consumer; the histogram records the handling time of acknowledged messages.
-    const loop = (stream: string, consumer: string, handler: MessageHandler, latency: Histogram) =>
+    // One loop per consumer; the histogram records the handling time of acknowledged messages, and every retry
+    // and dead letter is counted here, where outcomes are settled, not in each handler.
+    const loop = (
+      stream: string,
+      consumer: string,
+      origin: string,
+      handler: MessageHandler,
+      latency: Histogram,
+    ) =>
       new ConsumerLoop({
         js,
         stream,
@@ -126,10 +130,18 @@ export class Worker {
         log: log.child({ consumer }),
         onSettled: (outcome, _msg, ms) => {
           if (outcome.kind === 'ack') latency.observe(ms / 1000);
+          else if (outcome.kind === 'retry') metrics.retries.inc({ consumer: origin });
+          else metrics.deadLetters.inc({ origin });
         },
       });
-    this.assignerLoop = loop(Streams.tasks, Consumers.assigner, assigner, metrics.decisionSeconds);
-    this.learnerLoop = loop(Streams.results, Consumers.learner, learner, metrics.ingestionSeconds);
+    this.assignerLoop = loop(
+      Streams.tasks,
+      Consumers.assigner,
+      'assigner',
+      assigner,
+      metrics.decisionSeconds,
+    );
+    this.learnerLoop = loop(Streams.results, Consumers.learner, 'learner', learner, metrics.ingestionSeconds);
   }
 
   static async create(config: Readonly<WorkerConfig>, deps: WorkerDeps = {}): Promise<Worker> {

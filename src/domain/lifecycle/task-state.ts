@@ -1,0 +1,76 @@
+/**
+ * The state of one task's assignment, stored under `<taskId>` in the `vapora_tasks` bucket. It is the worker's own
+ * record of who held the task at which attempt: the source of truth that results are checked against. Only
+ * `evolve` (evolve.ts) makes new states, and only from events that `decide` (decide.ts) allowed.
+ */
+import type { Assignment } from '../messages.js';
+import type { TaskStatus } from './transitions.js';
+
+export type { TaskStatus } from './transitions.js';
+
+export interface TaskHistoryEntry {
+  at: string;
+  status: TaskStatus;
+  agentId?: string;
+  /** The attempt the entry is about (absent in records written before it was kept). */
+  attempt?: number;
+  note?: string;
+}
+
+/** Who held the task at one attempt, and since when: what a result for that attempt is checked against. */
+export interface Holder {
+  attempt: number;
+  agentId: string;
+  assignedAt: string;
+  /** When the agent was seen to receive it (absent: not seen, or not tracked). */
+  deliveredAt?: string;
+  /** Whether a timeout of this attempt counted as the agent's failure (set when it timed out). */
+  charged?: boolean;
+}
+
+export interface TaskStateRecord {
+  taskId: string;
+  status: TaskStatus;
+  /** The agent of the latest attempt (absent when the task was given up before any assignment). */
+  agentId?: string;
+  /** The latest attempt; 0 before the first assignment. */
+  attempt: number;
+  firstSeenAt: string;
+  updatedAt: string;
+  /** The assignment of the latest attempt (its task type and task are the same for every attempt). */
+  assignment?: Assignment;
+  /** Every attempt's holder, oldest first. Absent in records written before it was kept (see `holderOf`). */
+  holders?: Holder[];
+  history: TaskHistoryEntry[];
+}
+
+/** History is capped so a record stays small however often a task bounces. */
+export const TASK_HISTORY_LIMIT = 50;
+/** Holders are capped like history: a task bounced this often is given up long before. */
+export const TASK_HOLDERS_LIMIT = 50;
+
+export function isLive(record: TaskStateRecord): boolean {
+  return record.status === 'assigned' || record.status === 'reassigned';
+}
+
+/** Agents this task already timed out on: a reassignment never goes back to them. */
+export function timedOutAgents(record: TaskStateRecord): Set<string> {
+  return new Set(
+    record.history
+      .filter((entry) => entry.status === 'timed-out' && entry.agentId)
+      .map((entry) => entry.agentId!),
+  );
+}
+
+/**
+ * Who held the task at `attempt`, per the worker's own record. Records written before holders were kept know only
+ * the latest attempt's holder (from `agentId` and `assignment`), which is the one a result is normally for.
+ */
+export function holderOf(record: TaskStateRecord, attempt: number): Holder | undefined {
+  const held = record.holders?.find((holder) => holder.attempt === attempt);
+  if (held) return held;
+  if (record.holders === undefined && record.attempt === attempt && record.agentId && record.assignment) {
+    return { attempt, agentId: record.agentId, assignedAt: record.assignment.assignedAt };
+  }
+  return undefined;
+}
