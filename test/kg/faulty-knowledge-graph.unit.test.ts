@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { isKgUnavailable, KgUnavailableError } from '../../src/kg/errors.js';
+import { isKgUnavailable, KgUnavailableError } from '../../src/errors.js';
 import { withFaultInjection } from '../../src/kg/faulty-knowledge-graph.js';
 import { MemoryKnowledgeGraph } from '../../src/kg/memory-knowledge-graph.js';
 import { execution } from './knowledge-graph.conformance.js';

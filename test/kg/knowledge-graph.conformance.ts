@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { ExecutionResult } from '../../src/domain/messages.js';
-import { isKgUnavailable } from '../../src/kg/errors.js';
+import { isKgUnavailable } from '../../src/errors.js';
 import type { KnowledgeGraph } from '../../src/kg/knowledge-graph.js';
 
 let seq = 0;

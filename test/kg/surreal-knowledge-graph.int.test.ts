@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
-import { isKgUnavailable } from '../../src/kg/errors.js';
+import { isKgUnavailable } from '../../src/errors.js';
 import { describeKnowledgeGraphConformance, execution } from './knowledge-graph.conformance.js';
 
 const tempDirs: string[] = [];

@@ -20,7 +20,7 @@ import { connectNats } from '../../src/bus/connect.js';
 import { Buckets, Consumers, Streams, Subjects } from '../../src/bus/subjects.js';
 import { applyTopology, loadTopology } from '../../src/bus/topology.js';
 import { loadNatsConfig, loadWorkerConfig } from '../../src/config/config.js';
-import { NatsUnavailableError } from '../../src/config/errors.js';
+import { NatsUnavailableError } from '../../src/errors.js';
 import type { Assignment } from '../../src/domain/index.js';
 import type { KnowledgeGraph } from '../../src/kg/knowledge-graph.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';

@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { connectNats } from '../../src/bus/connect.js';
 import { Streams, Subjects } from '../../src/bus/subjects.js';
 import { loadNatsConfig, loadWorkerConfig } from '../../src/config/config.js';
-import { NatsUnavailableError } from '../../src/config/errors.js';
+import { NatsUnavailableError } from '../../src/errors.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
 import type { KnowledgeGraph } from '../../src/kg/knowledge-graph.js';
 import { Worker } from '../../src/worker/worker.js';
