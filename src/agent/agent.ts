@@ -1,7 +1,9 @@
 /**
- * The agent SDK: what an agent pod calls to take part. One call registers the agent, heartbeats, consumes its
- * own assignments through its own durable consumer, runs the handler with at most `maxConcurrent` in flight,
- * reports every result (success or failure) and deregisters on stop.
+ * The agent SDK: what an agent pod calls to take part. One call heartbeats on the agent's own subject (the worker
+ * registers it and creates its consumer), consumes its own assignments through that durable consumer, runs the
+ * handler with at most `maxConcurrent` in flight, reports every result (success or failure) with the assignment's
+ * attempt, and says it is leaving on stop. It writes no KV entry and creates no consumer: an agent's NATS user may
+ * only fetch and ack its own assignments and publish its own results and heartbeats.
  *
  *   const agent = await startAgent({ agentId: 'coder-1', role: 'developer', maxConcurrent: 2,
  *     handler: async (assignment) => ({ success: true, qualityScore: 0.9 }) });
@@ -9,18 +11,18 @@
  *   await agent.stop();
  */
 import { createHash } from 'node:crypto';
-import type { JsMsg } from '@nats-io/jetstream';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
+import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { nanos } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { NatsConfig } from '../config/config.js';
+import { NatsUnavailableError } from '../errors.js';
 import { connectNats } from '../bus/connect.js';
-import { isConsumerNotFound } from '../bus/errors.js';
-import { Buckets, Consumers, Streams, Subjects } from '../bus/subjects.js';
-import type { AgentRegistration, Assignment, ExecutionResult } from '../domain/index.js';
+import { AGENT_ACK_WAIT_MS } from '../bus/agent-consumer.js';
+import { isConsumerNotFound, isNatsOutage } from '../bus/errors.js';
+import { Consumers, Streams, Subjects } from '../bus/subjects.js';
+import type { AgentHeartbeat, Assignment, ExecutionResult } from '../domain/index.js';
 import { AssignmentSchema, decode } from '../domain/index.js';
 
 /** What a handler may report besides success; everything optional. */
@@ -58,6 +60,8 @@ export interface AgentOptions {
   nats: NatsConnection | NatsConfig;
   /** @default 10000 */
   heartbeatIntervalMs?: number;
+  /** How long to wait for the worker to create this agent's consumer after the first heartbeat. @default 60000 */
+  consumerWaitMs?: number;
   log?: Logger;
 }
 
@@ -70,7 +74,7 @@ export interface AgentHandle {
 }
 
 /** Handlers may run long: the SDK tells the server it is still working every ACK_WAIT/2. */
-const ACK_WAIT_MS = 60_000;
+const ACK_WAIT_MS = AGENT_ACK_WAIT_MS;
 
 export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
   const { agentId, maxConcurrent, handler } = options;
@@ -83,24 +87,31 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
         inboxPrefix: `_INBOX.agent-${agentId}`,
       });
   const js = jetstream(nc);
-  const kv = await new Kvm(js).open(Buckets.agents);
 
-  const registration = (): AgentRegistration => ({
+  const declared: AgentHeartbeat = {
     agentId,
     role: options.role,
     ...(options.taskTypes ? { taskTypes: options.taskTypes } : {}),
     maxConcurrent,
-    heartbeatAt: new Date().toISOString(),
-  });
-  await kv.put(agentId, JSON.stringify(registration()));
+  };
+  const beat = (body: AgentHeartbeat) => nc.publish(Subjects.heartbeat(agentId), JSON.stringify(body));
+  beat(declared);
   const heartbeat = setInterval(() => {
-    kv.put(agentId, JSON.stringify(registration())).catch((err: unknown) =>
-      log.warn({ err }, 'heartbeat failed'),
-    );
+    try {
+      beat(declared);
+    } catch (err) {
+      log.warn({ err }, 'heartbeat failed');
+    }
   }, options.heartbeatIntervalMs ?? 10_000);
 
-  await ensureConsumer(nc, agentId, maxConcurrent);
-  const consumer = await js.consumers.get(Streams.assignments, Consumers.agent(agentId));
+  let consumer: Consumer;
+  try {
+    consumer = await awaitConsumer(js, agentId, options.consumerWaitMs ?? 60_000, () => beat(declared));
+  } catch (err) {
+    clearInterval(heartbeat);
+    if (ownsConnection) await nc.close().catch(() => undefined);
+    throw err;
+  }
   const messages = await consumer.consume({ max_messages: maxConcurrent });
   const abort = new AbortController();
   const running = new Set<Promise<void>>();
@@ -170,7 +181,12 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
       await Promise.race([Promise.all(running), timer]);
       abort.abort();
       await Promise.race([pump, timer]);
-      await kv.delete(agentId).catch(() => undefined);
+      try {
+        beat({ agentId, leaving: true });
+        await nc.flush();
+      } catch {
+        // Unregistered or not, the registry entry ages out after the heartbeat timeout.
+      }
       if (ownsConnection) await nc.drain().catch(() => undefined);
     },
   };
@@ -180,26 +196,31 @@ function isConnection(value: NatsConnection | NatsConfig): value is NatsConnecti
   return typeof (value as NatsConnection).publish === 'function';
 }
 
-/** The agent's durable consumer: only its own subject, at most maxConcurrent unacknowledged at the server. */
-async function ensureConsumer(nc: NatsConnection, agentId: string, maxConcurrent: number): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  const name = Consumers.agent(agentId);
-  const config = {
-    durable_name: name,
-    filter_subject: Subjects.assignment(agentId),
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(ACK_WAIT_MS),
-    max_ack_pending: maxConcurrent,
-  };
-  try {
-    const info = await jsm.consumers.info(Streams.assignments, name);
-    if (info.config.max_ack_pending !== maxConcurrent) {
-      await jsm.consumers.update(Streams.assignments, name, { max_ack_pending: maxConcurrent });
+/**
+ * The worker creates the agent's consumer on its first heartbeat: wait for it, heartbeating again meanwhile (a
+ * worker that starts later, or a lost first heartbeat, must still see one).
+ */
+async function awaitConsumer(
+  js: JetStreamClient,
+  agentId: string,
+  waitMs: number,
+  heartbeat: () => void,
+): Promise<Consumer> {
+  const deadline = Date.now() + waitMs;
+  for (let delay = 50; ; delay = Math.min(1000, delay * 2)) {
+    try {
+      return await js.consumers.get(Streams.assignments, Consumers.agent(agentId));
+    } catch (err) {
+      if (!isConsumerNotFound(err) && !isNatsOutage(err)) throw err;
+      if (Date.now() >= deadline) {
+        throw new NatsUnavailableError(
+          `no assignment consumer for ${agentId} after ${waitMs} ms: is a worker running, and is ${agentId} in its agent roster (AGENTS)?`,
+          { cause: err },
+        );
+      }
     }
-  } catch (err) {
-    if (!isConsumerNotFound(err)) throw err;
-    await jsm.consumers.add(Streams.assignments, config);
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    heartbeat();
   }
 }
 

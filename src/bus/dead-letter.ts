@@ -1,6 +1,9 @@
 /**
  * Dead letters keep the original bytes as the payload (so a message that fitted the server still fits) and
  * the original headers, plus Vapora-Dlq-* headers: reason, error, origin subject, stream sequence, time.
+ * Original headers the server acts on (every `Nats-*` one: message id, expected stream or sequence, rollup, TTL)
+ * are kept as `Vapora-Dlq-Original-<name>`, never as themselves: a poison message carrying
+ * `Nats-Expected-Stream: VAPORA_RESULTS` would otherwise be refused by the DLQ stream and redelivered forever.
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
@@ -16,6 +19,8 @@ export const DlqHeaders = Object.freeze({
   deliveries: 'Vapora-Dlq-Deliveries',
   /** Present when the payload was cut to fit: the original size in bytes. */
   truncated: 'Vapora-Dlq-Truncated-From',
+  /** Prefix of the original `Nats-*` headers, e.g. Vapora-Dlq-Original-Nats-Msg-Id. */
+  originalPrefix: 'Vapora-Dlq-Original-',
 });
 
 /** Room kept for the DLQ headers on top of the original ones (reason and error are capped at 1 KiB each). */
@@ -42,12 +47,12 @@ export async function publishDeadLetter(
   const h = headers();
   if (msg.headers) {
     for (const [key, values] of msg.headers) {
-      // The original dedupe id would make the DLQ stream drop a second dead letter of the same message id.
-      if (key.toLowerCase() === 'nats-msg-id') {
+      const serverActsOnIt = key.toLowerCase().startsWith('nats-');
+      for (const value of values)
+        h.append(serverActsOnIt ? `${DlqHeaders.originalPrefix}${key}` : key, value);
+      // Kept under its earlier name too (documented contract before the prefix existed).
+      if (key.toLowerCase() === 'nats-msg-id')
         for (const value of values) h.append('Vapora-Original-Msg-Id', value);
-        continue;
-      }
-      for (const value of values) h.append(key, value);
     }
   }
   h.set(DlqHeaders.reason, headerValue(reason));

@@ -9,7 +9,15 @@ export const Subjects = Object.freeze({
   tasksUnassignable: 'vapora.tasks.unassignable',
   assignment: (agentId: string) => `vapora.assignments.${token(agentId)}`,
   result: (agentId: string) => `vapora.results.${token(agentId)}`,
+  /**
+   * The worker's own record that an agent's attempt timed out, in the results stream so that the learner counts it
+   * like a result. Four tokens: no agent's permission (`vapora.results.<own id>`) reaches it.
+   */
+  timeout: (agentId: string) => `vapora.results.timeouts.${token(agentId)}`,
   allResults: 'vapora.results.*',
+  /** An agent's heartbeat; only that agent may publish on it (its NATS permission is its identity). */
+  heartbeat: (agentId: string) => `vapora.agents.heartbeat.${token(agentId)}`,
+  allHeartbeats: 'vapora.agents.heartbeat.*',
   allAssignments: 'vapora.assignments.*',
   /** `vapora.dlq.<origin without the vapora. prefix>`, e.g. vapora.dlq.results.agent-1 */
   deadLetter: (originSubject: string) =>
@@ -46,6 +54,22 @@ export function parseProfileKey(key: string): { agentId: string; taskType: strin
   const dot = key.indexOf('.');
   if (dot <= 0 || dot === key.length - 1 || key.indexOf('.', dot + 1) !== -1) return null;
   return { agentId: key.slice(0, dot), taskType: key.slice(dot + 1) };
+}
+
+/** The agentId token of a `vapora.agents.heartbeat.<agentId>` subject, or null. */
+export function agentIdOfHeartbeatSubject(subject: string): string | null {
+  const prefix = 'vapora.agents.heartbeat.';
+  if (!subject.startsWith(prefix)) return null;
+  const rest = subject.slice(prefix.length);
+  return rest.length > 0 && !rest.includes('.') ? rest : null;
+}
+
+/** The agentId token of a `vapora.results.timeouts.<agentId>` subject (the worker's timeouts), or null. */
+export function agentIdOfTimeoutSubject(subject: string): string | null {
+  const prefix = 'vapora.results.timeouts.';
+  if (!subject.startsWith(prefix)) return null;
+  const rest = subject.slice(prefix.length);
+  return rest.length > 0 && !rest.includes('.') ? rest : null;
 }
 
 /** The agentId token of a `vapora.results.<agentId>` subject, or null. */

@@ -13,3 +13,5 @@ export * from './capacity.js';
 export * from './eligibility.js';
 export * from './profile-record.js';
 export * from './lifecycle/index.js';
+export * from './evidence.js';
+export * from './agent-roster.js';

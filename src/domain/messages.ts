@@ -36,8 +36,8 @@ export const TaskArrivedSchema = Type.Object({
   taskType: Type.Optional(TaskType),
   requiredRole: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   candidates: Type.Optional(Type.Array(SubjectToken, { maxItems: 1000 })),
-  /** How long the assignee may take before the task is reassigned (reassignment: a later release). */
-  timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** How long the assignee may take before the task is reassigned; at most 7 days (`MAX_TASK_TIMEOUT_MS`). */
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 604_800_000 })),
   metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
 });
 export type TaskArrived = Static<typeof TaskArrivedSchema>;
@@ -52,7 +52,8 @@ export const ExecutionResultSchema = Type.Object({
   finishedAt: IsoTimestamp,
   startedAt: Type.Optional(IsoTimestamp),
   qualityScore: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-  costCents: Type.Optional(Type.Number({ minimum: 0 })),
+  /** At most 10,000,000 cents ($100,000) for one execution: a bound on what one claim can weigh. */
+  costCents: Type.Optional(Type.Number({ minimum: 0, maximum: 10_000_000 })),
   provider: Type.Optional(Type.String({ maxLength: 128 })),
   error: Type.Optional(Type.String({ maxLength: 4096 })),
   /** The assignment's attempt this result is for (copy it from the assignment); absent: the latest one. */
@@ -68,6 +69,20 @@ export const AgentRegistrationSchema = Type.Object({
   heartbeatAt: IsoTimestamp,
 });
 export type AgentRegistration = Static<typeof AgentRegistrationSchema>;
+
+/**
+ * What an agent says on `vapora.agents.heartbeat.<agentId>` every few seconds. The subject (its NATS permission) is
+ * its identity; the worker writes the registry entry. Under an operator roster, role comes from the roster and
+ * maxConcurrent can only be lowered; `leaving: true` deregisters.
+ */
+export const AgentHeartbeatSchema = Type.Object({
+  agentId: Type.Optional(SubjectToken),
+  role: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  taskTypes: Type.Optional(Type.Array(TaskType, { maxItems: 256 })),
+  maxConcurrent: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
+  leaving: Type.Optional(Type.Boolean()),
+});
+export type AgentHeartbeat = Static<typeof AgentHeartbeatSchema>;
 
 export const ScoreBreakdownSchema = Type.Object({
   base: Type.Number(),

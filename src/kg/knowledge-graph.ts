@@ -12,7 +12,7 @@
  *   ids are ASCII subject tokens, where this equals byte order).
  * - Transport failures reject with `KgUnavailableError` (see ./errors.ts); retrying later is the right reaction.
  */
-import type { ExecutionResult } from '../domain/messages.js';
+import type { ExecutionRecord } from '../domain/evidence.js';
 
 export interface ProfileKey {
   agentId: string;
@@ -29,7 +29,7 @@ export interface KnowledgeGraph {
    * Idempotent by executionId: the first write wins (a later write with the same id changes nothing, even if its
    * content differs); returns 'created' or 'existed'. Safe under concurrent callers: exactly one gets 'created'.
    */
-  recordExecution(execution: ExecutionResult): Promise<'created' | 'existed'>;
+  recordExecution(execution: ExecutionRecord): Promise<'created' | 'existed'>;
   /**
    * Marks that the execution's effect reached the profile cache (used for exactly-once effect after a crash).
    * Rejects (not with KgUnavailableError) when the execution was never recorded: marking comes after recording.
@@ -39,13 +39,13 @@ export interface KnowledgeGraph {
   markProfilesApplied(executionIds: readonly string[]): Promise<void>;
   /** null when unknown; else whether markProfileApplied was called. */
   isProfileApplied(executionId: string): Promise<boolean | null>;
-  getExecution(executionId: string): Promise<ExecutionResult | null>;
+  getExecution(executionId: string): Promise<ExecutionRecord | null>;
   /** The `limit` most recent by finishedAt desc, ties by executionId desc. limit default 100. */
-  getExecutionsForTaskType(agentId: string, taskType: string, limit?: number): Promise<ExecutionResult[]>;
+  getExecutionsForTaskType(agentId: string, taskType: string, limit?: number): Promise<ExecutionRecord[]>;
   /** All task types, most recent first, same order; limit default 1000. */
-  getAgentExecutions(agentId: string, limit?: number): Promise<ExecutionResult[]>;
+  getAgentExecutions(agentId: string, limit?: number): Promise<ExecutionRecord[]>;
   /** Every execution of one (agent, taskType), in no particular order — for exact rebuilds; streams in pages internally. */
-  getAllExecutionsForTaskType(agentId: string, taskType: string): Promise<ExecutionResult[]>;
+  getAllExecutionsForTaskType(agentId: string, taskType: string): Promise<ExecutionRecord[]>;
   countExecutions(agentId: string, taskType: string): Promise<number>;
   /** Distinct (agentId, taskType) pairs present, sorted by agentId then taskType. */
   listProfileKeys(): Promise<ProfileKey[]>;

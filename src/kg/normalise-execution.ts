@@ -3,11 +3,11 @@
  * timestamps normalised (see ./recency-order.ts), optional fields that are `undefined` or `null` dropped, no extra
  * keys. Returns a fresh object: callers may mutate their input afterwards without touching the store.
  */
-import type { ExecutionResult } from '../domain/messages.js';
+import type { ExecutionRecord } from '../domain/evidence.js';
 import { normaliseTimestamp } from './recency-order.js';
 
-export function normaliseExecution(e: ExecutionResult): ExecutionResult {
-  const out: ExecutionResult = {
+export function normaliseExecution(e: ExecutionRecord): ExecutionRecord {
+  const out: ExecutionRecord = {
     executionId: e.executionId,
     taskId: e.taskId,
     agentId: e.agentId,
@@ -21,5 +21,7 @@ export function normaliseExecution(e: ExecutionResult): ExecutionResult {
   if (e.costCents != null) out.costCents = e.costCents;
   if (e.provider != null) out.provider = e.provider;
   if (e.error != null) out.error = e.error;
+  if (e.attempt != null) out.attempt = e.attempt;
+  if (e.reportedExecutionId != null) out.reportedExecutionId = e.reportedExecutionId;
   return out;
 }

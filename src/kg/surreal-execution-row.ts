@@ -4,7 +4,7 @@
  * the KG normalises timestamps to that form; see ./knowledge-graph.ts).
  */
 import { DateTime, RecordId } from 'surrealdb';
-import type { ExecutionResult } from '../domain/messages.js';
+import type { ExecutionRecord } from '../domain/evidence.js';
 import { normaliseExecution } from './normalise-execution.js';
 import { EXECUTIONS_TABLE } from './surreal-schema.js';
 
@@ -21,6 +21,8 @@ export interface ExecutionRow {
   cost_cents?: number;
   provider?: string;
   error?: string;
+  attempt?: number;
+  reported_execution_id?: string;
   profile_applied?: boolean;
   recorded_at?: DateTime;
 }
@@ -31,7 +33,7 @@ export function executionRecordId(executionId: string): RecordId {
 }
 
 /** The row to insert. Absent optionals are left out entirely, which SurrealDB stores as NONE (absent). */
-export function toRow(execution: ExecutionResult): ExecutionRow {
+export function toRow(execution: ExecutionRecord): ExecutionRow {
   const e = normaliseExecution(execution);
   const row: ExecutionRow = {
     id: executionRecordId(e.executionId),
@@ -47,11 +49,13 @@ export function toRow(execution: ExecutionResult): ExecutionRow {
   if (e.costCents !== undefined) row.cost_cents = e.costCents;
   if (e.provider !== undefined) row.provider = e.provider;
   if (e.error !== undefined) row.error = e.error;
+  if (e.attempt !== undefined) row.attempt = e.attempt;
+  if (e.reportedExecutionId !== undefined) row.reported_execution_id = e.reportedExecutionId;
   return row;
 }
 
-export function fromRow(row: ExecutionRow): ExecutionResult {
-  const out: ExecutionResult = {
+export function fromRow(row: ExecutionRow): ExecutionRecord {
+  const out: ExecutionRecord = {
     executionId: String(row.id.id),
     taskId: row.task_id,
     agentId: row.agent_id,
@@ -66,5 +70,7 @@ export function fromRow(row: ExecutionRow): ExecutionResult {
   if (row.cost_cents != null) out.costCents = row.cost_cents;
   if (row.provider != null) out.provider = row.provider;
   if (row.error != null) out.error = row.error;
+  if (row.attempt != null) out.attempt = row.attempt;
+  if (row.reported_execution_id != null) out.reportedExecutionId = row.reported_execution_id;
   return out;
 }

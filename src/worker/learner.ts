@@ -1,10 +1,10 @@
 /**
- * The learner consumer: one execution result → recorded once in the KG, counted once in its profile. A shell
- * around the lifecycle decider:
- * decode → subject/payload agentId must agree (else dead-letter: an agent must not report as another)
- * → KG recordExecution (idempotent by executionId) → profile CAS update unless the KG says it already reached
- * the cache → mark it applied in the KG (batched) → release the capacity reservation → decide `complete` on the
- * task record and write it → ack.
+ * The learner consumer: one execution result → checked against the worker's own task record → recorded once in
+ * the KG and counted once in its profile. A shell around the lifecycle decider and the evidence rules:
+ * decode → who sent it (subject) must be who it names → read the task record → decide `accept-result`
+ * (only the agent that held that attempt; else dead-letter `unassigned result`) → bound the claim into evidence
+ * (src/domain/evidence.ts) → KG recordExecution (idempotent by the evidence key) → profile CAS update unless the KG
+ * says it already reached the cache → mark it applied (batched) → release the reservation → decide `complete` → ack.
  * Errors are not caught here: the consumer loop retries outages forever and dead-letters other errors after a
  * bounded number of deliveries, by error code.
  */
@@ -13,14 +13,14 @@ import type { Logger } from 'pino';
 import type { KnowledgeGraph } from '../kg/knowledge-graph.js';
 import type { Outcome } from '../bus/outcome.js';
 import { ack, deadLetter } from '../bus/outcome.js';
-import { agentIdOfResultSubject } from '../bus/subjects.js';
-import type { ExecutionResult } from '../domain/index.js';
-import { ExecutionResultSchema, decode, holderOf } from '../domain/index.js';
+import { agentIdOfResultSubject, agentIdOfTimeoutSubject } from '../bus/subjects.js';
+import type { ExecutionRecord, ExecutionResult, TaskStateRecord } from '../domain/index.js';
+import { ExecutionResultSchema, decode, holderOf, latestAttemptOf, toEvidence } from '../domain/index.js';
 import type { AppliedMarks } from './applied-marks.js';
 import type { CapacityService } from './capacity-service.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { ProfileService } from './profile-service.js';
-import type { TaskStateService } from './task-state-service.js';
+import type { StoredTaskState, TaskStateService } from './task-state-service.js';
 
 export interface LearnerDeps {
   kg: KnowledgeGraph;
@@ -32,55 +32,101 @@ export interface LearnerDeps {
   clock?: () => Date;
 }
 
+/** The dead-letter reason of a result that is not evidence of an assignment its agent held. */
+export const UNASSIGNED_RESULT = 'unassigned result';
+
 export function createLearner(deps: LearnerDeps) {
   const clock = deps.clock ?? (() => new Date());
 
   return async function handleResult(msg: JsMsg, parentLog: Logger): Promise<Outcome> {
     const decoded = decode(ExecutionResultSchema, msg.data);
     if (!decoded.ok) return deadLetter(`invalid execution result: ${decoded.reason}`);
-    const execution = decoded.value;
-    const subjectAgent = agentIdOfResultSubject(msg.subject);
-    if (subjectAgent !== execution.agentId) {
+    const result = decoded.value;
+    const timeout = agentIdOfTimeoutSubject(msg.subject) !== null;
+    const sender = agentIdOfTimeoutSubject(msg.subject) ?? agentIdOfResultSubject(msg.subject);
+    if (sender !== result.agentId) {
       return deadLetter(
-        `agentId mismatch: payload says ${JSON.stringify(execution.agentId)} but it was published on ${msg.subject}`,
+        `agentId mismatch: payload says ${JSON.stringify(result.agentId)} but it was published on ${msg.subject}`,
       );
     }
     const log = parentLog.child({
-      executionId: execution.executionId,
-      taskId: execution.taskId,
-      agentId: execution.agentId,
+      executionId: result.executionId,
+      taskId: result.taskId,
+      agentId: result.agentId,
     });
-    const recorded = await deps.kg.recordExecution(execution);
-    const alreadyApplied = recorded === 'existed' && (await deps.kg.isProfileApplied(execution.executionId));
-    if (!alreadyApplied) {
-      await deps.profiles.apply(execution, clock());
-      deps.marks.add(execution.executionId);
+    const now = clock();
+    const receivedAt = new Date(Math.floor(msg.info.timestampNanos / 1e6));
+    const stored = await deps.tasks.get(result.taskId);
+    const attempt =
+      result.attempt ?? (stored ? latestAttemptOf(stored.record, result.agentId) : undefined) ?? 0;
+    const command = {
+      type: 'accept-result' as const,
+      agentId: result.agentId,
+      attempt,
+      receivedAt,
+      timeout,
+      at: now,
+    };
+    const { decision } = await deps.tasks.execute(result.taskId, command, stored);
+    if (!decision.ok) {
+      deps.metrics.results.inc({
+        outcome: decision.rejection.code === 'superseded' ? 'superseded' : 'rejected',
+      });
+      if (decision.rejection.code === 'superseded') {
+        log.info(
+          { reason: decision.rejection.reason },
+          'late result not counted: the timeout is the outcome',
+        );
+        return ack();
+      }
+      return deadLetter(UNASSIGNED_RESULT, decision.rejection.reason);
     }
-    await settleTask(execution);
-    deps.metrics.results.inc({ outcome: alreadyApplied ? 'duplicate' : 'recorded' });
-    log.debug({ recorded, success: execution.success }, 'result processed');
+    const evidence = evidenceOf(result, stored!.record, attempt, receivedAt, now);
+    const applied = await learn(evidence);
+    await settleTask(result, stored!, attempt, now);
+    deps.metrics.results.inc({ outcome: applied ? 'recorded' : 'duplicate' });
+    log.debug({ success: evidence.success, attempt }, applied ? 'result learned' : 'duplicate result');
     return ack();
   };
+
+  /** Records the evidence and counts it in the profile once; false when both had happened already. */
+  async function learn(evidence: ExecutionRecord): Promise<boolean> {
+    const recorded = await deps.kg.recordExecution(evidence);
+    const alreadyApplied = recorded === 'existed' && (await deps.kg.isProfileApplied(evidence.executionId));
+    if (alreadyApplied) return false;
+    await deps.profiles.apply(evidence, clock());
+    deps.marks.add(evidence.executionId);
+    return true;
+  }
 
   /**
    * Releases the agent's slot and completes the task if this agent holds it live. A task timed out on this agent
    * keeps its reservation: it is the reassigner's marker of unfinished work, which it releases itself.
    */
-  async function settleTask(execution: ExecutionResult): Promise<void> {
-    const stored = await deps.tasks.get(execution.taskId);
-    const record = stored?.record;
-    const attempt = execution.attempt ?? record?.attempt ?? 0;
-    const held = record !== undefined && holderOf(record, attempt)?.agentId === execution.agentId;
-    if (held && record.status === 'timed-out' && record.attempt === attempt) return;
-    await deps.capacity.release(execution.agentId, execution.taskId);
-    if (!held) return;
+  async function settleTask(result: ExecutionResult, stored: StoredTaskState, attempt: number, now: Date) {
+    const { record } = stored;
+    if (record.status === 'timed-out' && record.attempt === attempt) return;
+    await deps.capacity.release(result.agentId, result.taskId);
     const command = {
       type: 'complete' as const,
-      agentId: execution.agentId,
+      agentId: result.agentId,
       attempt,
-      success: execution.success,
-      at: clock(),
+      success: result.success,
+      at: now,
     };
-    await deps.tasks.execute(execution.taskId, command, stored);
+    await deps.tasks.execute(result.taskId, command, stored);
   }
+}
+
+function evidenceOf(
+  result: ExecutionResult,
+  record: TaskStateRecord,
+  attempt: number,
+  receivedAt: Date,
+  now: Date,
+): ExecutionRecord {
+  const holder = holderOf(record, attempt)!;
+  // Every attempt of a task has the task type the assigner decided for it.
+  const taskType = record.assignment?.taskType ?? result.taskType;
+  return toEvidence(result, { attempt, taskType, assignedAt: holder.assignedAt }, receivedAt, now);
 }

@@ -110,7 +110,8 @@ export class Reassigner {
       return;
     }
     const attempt = stored.record.attempt;
-    const command = { type: 'time-out' as const, agentId, attempt, why, at: now };
+    const countsAsFailure = this.deps.timeoutCountsAsFailure;
+    const command = { type: 'time-out' as const, agentId, attempt, why, countsAsFailure, at: now };
     const { decision, state } = await tasks.execute(taskId, command, stored);
     if (!decision.ok || !state) {
       // The task moved on (completed, reassigned elsewhere): this reservation is a leftover.
@@ -123,8 +124,7 @@ export class Reassigner {
     }
     // Every step from here is idempotent (message ids), so a crash midway is finished by the next sweep.
     await this.requestReassignment(state.record);
-    const charged = holderOf(state.record, attempt)?.charged !== false;
-    if (this.deps.timeoutCountsAsFailure && charged) {
+    if (holderOf(state.record, attempt)?.charged === true) {
       await this.reportTimeout(state.record, agentId, reservation, now);
     }
     // Released here, not left to the learner: the next sweep must not see it and publish the requests again
@@ -144,12 +144,14 @@ export class Reassigner {
     });
   }
 
-  /** The timeout as a failed execution of that agent, through the learner like any result (KG, profile, release). */
+  /**
+   * The timeout as a failed execution of that agent, through the learner like any result (KG, profile), on the
+   * worker's own subject. No message id: one the agent could guess, it could publish first and have JetStream
+   * drop this one; the learner's evidence key makes repeats count once instead.
+   */
   private async reportTimeout(record: TaskStateRecord, agentId: string, reservation: Reservation, now: Date) {
-    const executionId = `${record.taskId}-${record.attempt}-timeout`;
     const result: ExecutionResult = {
-      executionId:
-        executionId.length <= 128 ? executionId : `timeout-${record.attempt}-${record.taskId.slice(0, 100)}`,
+      executionId: `timeout-${record.attempt}`,
       taskId: record.taskId,
       agentId,
       taskType: record.assignment?.taskType ?? 'general',
@@ -162,9 +164,6 @@ export class Reassigner {
     };
     const h = headers();
     h.set(SYNTHETIC_HEADER, 'timeout');
-    await this.deps.js.publish(Subjects.result(agentId), JSON.stringify(result), {
-      headers: h,
-      msgID: result.executionId,
-    });
+    await this.deps.js.publish(Subjects.timeout(agentId), JSON.stringify(result), { headers: h });
   }
 }

@@ -36,6 +36,14 @@ export async function openStores(js: JetStreamClient, log: Logger): Promise<Stor
         log.warn({ key: entry.key, reason: decoded.reason }, 'ignoring invalid agent registration');
         return undefined;
       }
+      // The key is the identity (only the worker writes this bucket); a payload naming another agent is ignored.
+      if (decoded.value.agentId !== entry.key) {
+        log.warn(
+          { key: entry.key, agentId: decoded.value.agentId },
+          'ignoring a registration under another key',
+        );
+        return undefined;
+      }
       return decoded.value;
     },
     log,

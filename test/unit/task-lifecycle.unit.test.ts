@@ -42,13 +42,12 @@ const reassign = (agentId: string, attempt: number, seconds = 0): TaskCommand =>
   assignment: assignment(agentId, attempt, at(seconds)),
   at: at(seconds),
 });
-const timeOut = (agentId: string, attempt: number, why: TimeoutReason = 'timeout'): TaskCommand => ({
-  type: 'time-out',
-  agentId,
-  attempt,
-  why,
-  at: at(60),
-});
+const timeOut = (
+  agentId: string,
+  attempt: number,
+  why: TimeoutReason = 'timeout',
+  countsAsFailure = true,
+): TaskCommand => ({ type: 'time-out', agentId, attempt, why, countsAsFailure, at: at(60) });
 const complete = (agentId: string, attempt: number, success = true): TaskCommand => ({
   type: 'complete',
   agentId,
@@ -56,11 +55,19 @@ const complete = (agentId: string, attempt: number, success = true): TaskCommand
   success,
   at: at(30),
 });
-const acceptResult = (agentId: string, attempt: number): TaskCommand => ({
+/** A result the server received `receivedSeconds` after T0 (the timeouts above happen at 60). */
+const acceptResult = (
+  agentId: string,
+  attempt: number,
+  receivedSeconds = 30,
+  timeout = false,
+): TaskCommand => ({
   type: 'accept-result',
   agentId,
   attempt,
-  at: at(30),
+  receivedAt: at(receivedSeconds),
+  timeout,
+  at: at(receivedSeconds),
 });
 const giveUp = (): TaskCommand => ({
   type: 'give-up',
@@ -170,6 +177,23 @@ describe('results', () => {
     const state = given(assign('a'), complete('a', 1, false));
     expect(state).toMatchObject({ status: 'completed', agentId: 'a' });
     expect(state!.history.at(-1)).toMatchObject({ status: 'completed', note: 'failed', attempt: 1 });
+  });
+  it('a charged timeout is the outcome of its attempt: a result received after it does not count', () => {
+    const state = given(assign('a'), timeOut('a', 1), reassign('b', 2));
+    expect(rejection(decide(state, acceptResult('a', 1, 61)))).toBe('superseded');
+    expect(events(decide(state, acceptResult('a', 1, 59)))).toEqual([]); // reached the server in time
+    expect(events(decide(state, acceptResult('a', 1, 61, true)))).toEqual([]); // the worker's own timeout record
+  });
+  it('an uncharged timeout leaves the late result as the evidence, and is no evidence itself', () => {
+    const undelivered = given(assign('a'), timeOut('a', 1, 'undelivered'));
+    const notCounted = given(assign('a'), timeOut('a', 1, 'timeout', false));
+    for (const state of [undelivered, notCounted]) {
+      expect(events(decide(state, acceptResult('a', 1, 61)))).toEqual([]);
+      expect(rejection(decide(state, acceptResult('a', 1, 61, true)))).toBe('already-decided');
+    }
+  });
+  it('a live attempt has no timeout to count', () => {
+    expect(rejection(decide(given(assign('a')), acceptResult('a', 1, 30, true)))).toBe('already-decided');
   });
   it('a late result for a taken-back attempt is evidence but does not complete the task', () => {
     const state = given(assign('a'), timeOut('a', 1), reassign('b', 2));

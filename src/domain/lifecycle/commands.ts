@@ -13,12 +13,22 @@ export type TaskCommand =
   | { type: 'reassign'; assignment: Assignment; at: Date; note?: string }
   /** The agent of `attempt` has received its assignment. */
   | { type: 'deliver'; attempt: number; at: Date }
-  /** Is a result from `agentId` for `attempt` evidence? (Nothing changes; a rejection says why not.) */
-  | { type: 'accept-result'; agentId: string; attempt: number; at: Date }
+  /**
+   * Is a result for `attempt` evidence? (Nothing changes; a rejection says why not.) `receivedAt` is when the server
+   * stored the result; `timeout` marks the worker's own timeout record of the attempt (never an agent's message).
+   */
+  | { type: 'accept-result'; agentId: string; attempt: number; receivedAt: Date; timeout: boolean; at: Date }
   /** A result from the holder ends the attempt. */
   | { type: 'complete'; agentId: string; attempt: number; success: boolean; at: Date }
-  /** Take the attempt back from its holder. */
-  | { type: 'time-out'; agentId: string; attempt: number; why: TimeoutReason; at: Date }
+  /** Take the attempt back from its holder; `countsAsFailure`: the operator charges timeouts (config). */
+  | {
+      type: 'time-out';
+      agentId: string;
+      attempt: number;
+      why: TimeoutReason;
+      countsAsFailure: boolean;
+      at: Date;
+    }
   /** No eligible agent within the maximum wait. */
   | { type: 'give-up'; taskId: string; reason: string; firstSeenAt: Date; at: Date };
 
@@ -46,7 +56,9 @@ export type RejectionCode =
   /** The agent did not hold the task at that attempt. */
   | 'not-held'
   /** The agent may not get this task again (it timed out on it). */
-  | 'excluded-agent';
+  | 'excluded-agent'
+  /** The attempt's outcome is its charged timeout: a result the server received after it does not count. */
+  | 'superseded';
 
 export interface Rejection {
   code: RejectionCode;

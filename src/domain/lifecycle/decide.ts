@@ -57,7 +57,7 @@ export function decide(state: TaskStateRecord | null, command: TaskCommand): Dec
       return accept({ type: 'delivered', attempt: command.attempt, at: command.at.toISOString() });
     }
     case 'accept-result':
-      return decideHeld(state, command.agentId, command.attempt) ?? accept();
+      return decideHeld(state, command.agentId, command.attempt) ?? decideEvidence(state!, command);
     case 'complete': {
       const refused = decideHeld(state, command.agentId, command.attempt);
       if (refused) return refused;
@@ -85,7 +85,7 @@ export function decide(state: TaskStateRecord | null, command: TaskCommand): Dec
         attempt: command.attempt,
         why: command.why,
         // No penalty without delivery: an agent is charged only for work it received.
-        charged: command.why !== 'undelivered',
+        charged: command.countsAsFailure && command.why !== 'undelivered',
         at: command.at.toISOString(),
       });
     }
@@ -113,6 +113,36 @@ function decideArrive(state: TaskStateRecord | null, attempt: number): Decision 
   if (attempt > 1 && state !== null && state.status === 'timed-out' && state.attempt === attempt - 1)
     return accept();
   return reject('already-decided', `attempt ${attempt} is not wanted (${describe(state)})`);
+}
+
+/**
+ * One counted outcome per (task, attempt, agent). The worker's own timeout record counts only for an attempt that
+ * was taken back and charged. A charged timeout is the attempt's outcome for every result the server received
+ * after it: the agent's claim came too late to change any decision, and letting it count would let an agent undo
+ * its penalty. A result received before the take-back counts (whichever of the two is recorded first wins; the
+ * shared key makes the other a duplicate).
+ */
+function decideEvidence(
+  state: TaskStateRecord,
+  command: Extract<TaskCommand, { type: 'accept-result' }>,
+): Decision {
+  const holder = holderOf(state, command.attempt)!;
+  if (command.timeout) {
+    return holder.timedOutAt !== undefined && holder.charged === true
+      ? accept()
+      : reject('already-decided', `attempt ${command.attempt} has no charged timeout`);
+  }
+  if (
+    holder.charged === true &&
+    holder.timedOutAt !== undefined &&
+    command.receivedAt.getTime() > Date.parse(holder.timedOutAt)
+  ) {
+    return reject(
+      'superseded',
+      `attempt ${command.attempt} timed out at ${holder.timedOutAt}, before this result arrived`,
+    );
+  }
+  return accept();
 }
 
 /** Undefined when `agentId` held the task at `attempt` per the record; otherwise the rejection. */

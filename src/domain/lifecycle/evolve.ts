@@ -55,7 +55,7 @@ export function evolve(state: TaskStateRecord | null, event: TaskEvent): TaskSta
     case 'timed-out': {
       const current = required(state, event);
       const holders = (current.holders ?? legacyHolders(current)).map((h) =>
-        h.attempt === event.attempt ? { ...h, charged: event.charged } : h,
+        h.attempt === event.attempt ? { ...h, timedOutAt: event.at, charged: event.charged } : h,
       );
       const note = TIMEOUT_NOTES[event.why];
       return move(current, 'timed-out', event.at, event.agentId, event.attempt, note, {

@@ -24,7 +24,9 @@ export interface Holder {
   assignedAt: string;
   /** When the agent was seen to receive it (absent: not seen, or not tracked). */
   deliveredAt?: string;
-  /** Whether a timeout of this attempt counted as the agent's failure (set when it timed out). */
+  /** When the attempt was taken back (absent while it was not). */
+  timedOutAt?: string;
+  /** Whether that timeout counts as the agent's failure (set when it timed out). */
   charged?: boolean;
 }
 
@@ -66,6 +68,13 @@ export function timedOutAgents(record: TaskStateRecord): Set<string> {
  * Who held the task at `attempt`, per the worker's own record. Records written before holders were kept know only
  * the latest attempt's holder (from `agentId` and `assignment`), which is the one a result is normally for.
  */
+/** The latest attempt `agentId` held, or undefined. */
+export function latestAttemptOf(record: TaskStateRecord, agentId: string): number | undefined {
+  const held = (record.holders ?? []).filter((holder) => holder.agentId === agentId).at(-1);
+  if (held) return held.attempt;
+  return record.holders === undefined && record.agentId === agentId ? record.attempt : undefined;
+}
+
 export function holderOf(record: TaskStateRecord, attempt: number): Holder | undefined {
   const held = record.holders?.find((holder) => holder.attempt === attempt);
   if (held) return held;
