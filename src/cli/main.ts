@@ -2,6 +2,7 @@
  * The `vapora-learning` command. Every failure prints one line saying what was tried and how to fix it, and
  * exits non-zero; `--verbose` adds the stack trace.
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isVaporaError } from '../errors.js';
 import { isKgUnavailable } from '../errors.js';
@@ -142,8 +143,17 @@ Stop the workers first when the KG is an embedded store (one process per store).
     summary: 'check k8s/ and provisioning/ (schemas, references, agreement)',
     help: 'Validates the Kubernetes manifests and the Provisioning workspace; prints file: key: problem lines.',
     run: async (positionals) => {
-      const { runValidateDeploy } = await import('../deploy/index.js');
-      return runValidateDeploy(positionals[0] ?? process.cwd());
+      // A development tool (tools/deploy), not shipped: found only when running from a source checkout via tsx.
+      // Imported by URL, not by a literal specifier, so tsc never pulls the tool (or its libraries) into dist/.
+      const entry = new URL('../../tools/deploy/main.ts', import.meta.url);
+      if (!import.meta.url.endsWith('.ts') || !existsSync(entry)) {
+        process.stderr.write(
+          'error: validate deploy is a development tool; run `npm run validate:deploy` from a source checkout\n',
+        );
+        return 1;
+      }
+      const tool = (await import(entry.href)) as { runValidateDeploy(rootDir: string): Promise<number> };
+      return tool.runValidateDeploy(positionals[0] ?? process.cwd());
     },
   },
 };

@@ -1,9 +1,9 @@
 // Each case copies the shipped tree, breaks one thing, and expects the matching `file: key: problem`.
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { findKubectl } from '../../src/deploy/kustomize-render.js';
-import { formatProblems, type DeployProblem } from '../../src/deploy/problem.js';
-import { validateDeploy } from '../../src/deploy/validate-deploy.js';
+import { findKubectl } from '../../tools/deploy/kustomize-render.js';
+import { formatProblems, type DeployProblem } from '../../tools/deploy/problem.js';
+import { validateDeploy } from '../../tools/deploy/validate-deploy.js';
 import { copyDeployTree, edit, removeTree, replaceIn } from './helpers.js';
 
 const TIMEOUT = 60_000;

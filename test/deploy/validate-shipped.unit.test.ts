@@ -1,6 +1,6 @@
-import { findKubectl } from '../../src/deploy/kustomize-render.js';
-import { formatProblems } from '../../src/deploy/problem.js';
-import { validateDeployReport } from '../../src/deploy/validate-deploy.js';
+import { findKubectl } from '../../tools/deploy/kustomize-render.js';
+import { formatProblems } from '../../tools/deploy/problem.js';
+import { validateDeployReport } from '../../tools/deploy/validate-deploy.js';
 import { REPO_ROOT } from './helpers.js';
 
 const TIMEOUT = 60_000;

@@ -1,4 +1,8 @@
-// `vapora-learning validate deploy` / `npm run validate:deploy`: exit 1 when any problem is found.
+/**
+ * `npm run validate:deploy [rootDir]` (and `vapora-learning validate deploy` from a source checkout): exit 1 when any
+ * problem is found. A development tool, not runtime: it lives outside src/ so neither dist/ nor the package's
+ * dependencies carry it or its libraries (kubernetes-models, yaml, smol-toml).
+ */
 import { pathToFileURL } from 'node:url';
 import { formatProblems } from './problem.js';
 import { validateDeployReport } from './validate-deploy.js';
@@ -18,7 +22,7 @@ export async function runValidateDeploy(rootDir: string): Promise<number> {
   return 0;
 }
 
-// Run only when executed directly (tsx src/deploy/main.ts [rootDir]), not when imported by the CLI.
+// Run only when executed directly (tsx tools/deploy/main.ts [rootDir]), not when imported by the CLI.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   runValidateDeploy(process.argv[2] ?? process.cwd()).then(
     (code) => {
