@@ -11,7 +11,7 @@
  */
 import { loadWorkerConfig } from '../../src/config/config.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
-import { withFaultInjection } from '../../src/kg/faulty-knowledge-graph.js';
+import { withFaultInjection } from '../support/faulty-knowledge-graph.js';
 import { Worker } from '../../src/worker/worker.js';
 
 const config = loadWorkerConfig(process.env);
