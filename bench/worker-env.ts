@@ -1,6 +1,6 @@
 /** Shared set-up for the worker benchmarks: a private nats-server, the topology, registered agents, profiles. */
-import { jetstream } from '@nats-io/jetstream';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
@@ -22,6 +22,7 @@ export interface BenchEnv {
   server: NatsServerHandle;
   nc: NatsConnection;
   js: JetStreamClient;
+  jsm: JetStreamManager;
   close(): Promise<void>;
 }
 
@@ -33,6 +34,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     server,
     nc,
     js: jetstream(nc),
+    jsm: await jetstreamManager(nc),
     close: async () => {
       await nc.close();
       await server.stop();
@@ -52,7 +54,7 @@ export async function startBenchWorker(env: BenchEnv, kg: KnowledgeGraph, concur
     LOG_LEVEL: 'silent',
     WORKER_CONCURRENCY: String(concurrency),
   });
-  const worker = await Worker.create(config, { log: silent, kg });
+  const worker = await Worker.create({ config, log: silent, kg });
   return worker;
 }
 
@@ -121,10 +123,13 @@ export async function waitUntil(probe: () => boolean | Promise<boolean>, timeout
   }
 }
 
-export async function counterTotal(counter: {
-  get(): Promise<{ values: { value: number }[] }>;
-}): Promise<number> {
-  return (await counter.get()).values.reduce((sum, v) => sum + v.value, 0);
+/**
+ * True once the worker's durable consumer has handled every message: none left to deliver, none unacknowledged.
+ * Read from the server (as an operator would), not from the worker's internals.
+ */
+export async function consumerDrained(env: BenchEnv, stream: string, consumer: string): Promise<boolean> {
+  const info = await env.jsm.consumers.info(stream, consumer);
+  return info.num_pending === 0 && info.num_ack_pending === 0;
 }
 
 /** Runs `work(i)` for i in [0, n) with at most `concurrency` in flight. */

@@ -35,7 +35,7 @@ process.on('SIGUSR1', () => {
 const workers: Worker[] = [];
 for (let i = 0; i < instances; i += 1) {
   // Sequential: replicas apply the topology one after the other (as rolling pods would).
-  const worker = await Worker.create(config, { kg: faulty.kg, name: `${name}-${i}` });
+  const worker = await Worker.create({ config, kg: faulty.kg, name: `${name}-${i}` });
   await worker.run();
   workers.push(worker);
 }
