@@ -115,11 +115,16 @@ export async function seedProfiles(
   }
 }
 
-export async function waitUntil(probe: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+/** Polls every `intervalMs`: keep it short for in-process probes, longer for ones that ask the server. */
+export async function waitUntil(
+  probe: () => boolean | Promise<boolean>,
+  intervalMs = 5,
+  timeoutMs = 120_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error('benchmark timed out');
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
