@@ -53,7 +53,7 @@ export interface WorkerOptions {
   log?: Logger;
   /**
    * Use this KG instead of connecting one from `config.kg`; the caller keeps ownership (it is not closed on
-   * shutdown). Tests share one embedded KG between workers, or wrap one to inject faults.
+   * shutdown). Tests share one embedded KG between workers, or wrap one to inject failures.
    */
   kg?: KnowledgeGraph;
   /** Use this connection instead of opening one from `config.nats`; the caller keeps ownership (not drained). */
