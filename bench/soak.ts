@@ -30,7 +30,7 @@ import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import type { AgentHandle } from '../src/agent/agent.js';
 import { startAgent } from '../src/agent/agent.js';
-import { startNatsServer } from '../src/bus/local-nats-server.js';
+import { startNatsServer } from '../test/support/nats-server.js';
 import { Consumers, Streams, Subjects } from '../src/bus/subjects.js';
 import { SIM_TASK_TYPES, TITLES } from '../src/demo/simulation.js';
 import type { TaskArrived } from '../src/domain/index.js';

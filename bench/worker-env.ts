@@ -1,12 +1,12 @@
 /** Shared set-up for the worker benchmarks: a private nats-server, the topology, registered agents, profiles. */
-import { jetstream } from '@nats-io/jetstream';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
-import type { NatsServerHandle } from '../src/bus/local-nats-server.js';
-import { startNatsServer } from '../src/bus/local-nats-server.js';
+import type { NatsServerHandle } from '../test/support/nats-server.js';
+import { startNatsServer } from '../test/support/nats-server.js';
 import { applyTopology, loadTopology } from '../src/bus/topology.js';
 import { Buckets, profileKey } from '../src/bus/subjects.js';
 import { loadWorkerConfig } from '../src/config/config.js';
@@ -22,6 +22,7 @@ export interface BenchEnv {
   server: NatsServerHandle;
   nc: NatsConnection;
   js: JetStreamClient;
+  jsm: JetStreamManager;
   close(): Promise<void>;
 }
 
@@ -33,6 +34,7 @@ export async function startBenchEnv(): Promise<BenchEnv> {
     server,
     nc,
     js: jetstream(nc),
+    jsm: await jetstreamManager(nc),
     close: async () => {
       await nc.close();
       await server.stop();
@@ -52,7 +54,7 @@ export async function startBenchWorker(env: BenchEnv, kg: KnowledgeGraph, concur
     LOG_LEVEL: 'silent',
     WORKER_CONCURRENCY: String(concurrency),
   });
-  const worker = await Worker.create(config, { log: silent, kg });
+  const worker = await Worker.create({ config, log: silent, kg });
   return worker;
 }
 
@@ -113,18 +115,26 @@ export async function seedProfiles(
   }
 }
 
-export async function waitUntil(probe: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+/** Polls every `intervalMs`: keep it short for in-process probes, longer for ones that ask the server. */
+export async function waitUntil(
+  probe: () => boolean | Promise<boolean>,
+  intervalMs = 5,
+  timeoutMs = 120_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
     if (Date.now() > deadline) throw new Error('benchmark timed out');
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
-export async function counterTotal(counter: {
-  get(): Promise<{ values: { value: number }[] }>;
-}): Promise<number> {
-  return (await counter.get()).values.reduce((sum, v) => sum + v.value, 0);
+/**
+ * True once the worker's durable consumer has handled every message: none left to deliver, none unacknowledged.
+ * Read from the server (as an operator would), not from the worker's internals.
+ */
+export async function consumerDrained(env: BenchEnv, stream: string, consumer: string): Promise<boolean> {
+  const info = await env.jsm.consumers.info(stream, consumer);
+  return info.num_pending === 0 && info.num_ack_pending === 0;
 }
 
 /** Runs `work(i)` for i in [0, n) with at most `concurrency` in flight. */

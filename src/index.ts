@@ -15,5 +15,5 @@ export type { KnowledgeGraph } from './kg/knowledge-graph.js';
 export { connectKnowledgeGraph } from './kg/connect.js';
 export { loadAllLearningProfiles, loadLearningProfileFromKg, rebuildExpertiseState } from './kg/rebuild.js';
 export { Buckets, Consumers, Streams, Subjects } from './bus/subjects.js';
-export type { WorkerDeps } from './worker/worker.js';
+export type { Readiness, WorkerOptions, WorkerState } from './worker/worker.js';
 export { Worker } from './worker/worker.js';

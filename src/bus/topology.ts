@@ -144,7 +144,7 @@ async function applyBucket(
   return 'created';
 }
 
-/** True when every field the spec sets has the same value on the server (server adds defaults of its own). */
+/** True when every field the spec sets has the same value on the server (the server adds default values). */
 function isSubset(spec: object, actual: object): boolean {
   const server = actual as Record<string, unknown>;
   return Object.entries(spec).every(([key, value]) => JSON.stringify(server[key]) === JSON.stringify(value));

@@ -6,14 +6,16 @@
  */
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { JetStreamClient } from '@nats-io/jetstream';
 import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect, headers } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { loadWorkerConfig } from '../config/config.js';
 import type { AgentHandle } from '../agent/agent.js';
 import { startAgent } from '../agent/agent.js';
-import { Subjects } from '../bus/subjects.js';
+import { Buckets, Subjects } from '../bus/subjects.js';
 import type { Assignment, ProfileRecord, TaskArrived } from '../domain/index.js';
 import { expertiseFromState } from '../domain/index.js';
 import { barChart, percent, progressBar, table } from '../cli/render.js';
@@ -58,7 +60,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   });
   say(`KG: ${config.kg.url}`);
   const log = pino({ level: config.logLevel }, pino.destination(2));
-  const worker = await Worker.create(config, { log, name: 'vapora-demo-worker' });
+  const worker = await Worker.create({ config, log, name: 'vapora-demo-worker' });
   await worker.run();
   say(`worker: running (probes and metrics on http://127.0.0.1:${worker.httpPort}/metrics)`);
 
@@ -141,11 +143,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   show();
   if (tty) say('');
   // Let the learner catch up with the last results: every outcome counted in some profile.
-  const counted = () =>
-    [...worker.stores.profiles.entries()].reduce((sum, [, p]) => sum + p.totalExecutions, 0);
-  await waitUntil(async () => counted() >= outcomes.length, 15_000);
+  const counted = async () =>
+    [...(await readProfiles(js)).values()].reduce((sum, p) => sum + p.totalExecutions, 0);
+  await waitUntil(async () => (await counted()) >= outcomes.length, 15_000);
 
-  report(worker, agents, outcomes, now);
+  report(await readProfiles(js), agents, outcomes, now);
   say(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 
   for (const handle of handles) await handle.stop(2_000);
@@ -163,8 +165,23 @@ async function waitUntil(probe: () => Promise<unknown>, timeoutMs: number): Prom
   }
 }
 
-function report(worker: Worker, agents: typeof SIM_AGENTS, outcomes: Outcome[], now: Date): void {
-  const profiles = new Map<string, ProfileRecord>([...worker.stores.profiles.entries()]);
+/** Every profile in the cache bucket, read through the demo's own connection as any client would. */
+async function readProfiles(js: JetStreamClient): Promise<Map<string, ProfileRecord>> {
+  const kv = await new Kvm(js).open(Buckets.profiles);
+  const profiles = new Map<string, ProfileRecord>();
+  for await (const key of await kv.keys()) {
+    const entry = await kv.get(key);
+    if (entry?.operation === 'PUT') profiles.set(key, entry.json<ProfileRecord>());
+  }
+  return profiles;
+}
+
+function report(
+  profiles: ReadonlyMap<string, ProfileRecord>,
+  agents: typeof SIM_AGENTS,
+  outcomes: Outcome[],
+  now: Date,
+): void {
   say('\n(1) Learned success rate / hidden skill, in % (executions); learned = the last 100 executions');
   const header = ['agent', ...SIM_TASK_TYPES];
   const rows = agents.map((agent) => [

@@ -7,13 +7,13 @@ import { existsSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
 import { DEFAULT_NATS_URL } from '../config/config.js';
 import { VaporaError, ErrorCodes } from '../errors.js';
-import type { NatsServerHandle } from '../bus/local-nats-server.js';
-import { natsServerBinary, startNatsServer } from '../bus/local-nats-server.js';
+import type { PrivateNatsServer } from './private-nats-server.js';
+import { natsServerBinary, startPrivateNatsServer } from './private-nats-server.js';
 
 export interface DemoNats {
   url: string;
   /** The private server, when the demo started one. */
-  server?: NatsServerHandle;
+  server?: PrivateNatsServer;
 }
 
 async function answers(url: string): Promise<boolean> {
@@ -40,7 +40,7 @@ export async function ensureNats(say: (line: string) => void): Promise<DemoNats>
     );
   }
   if (!natsServerBinary()) installNatsServer(say);
-  const server = await startNatsServer();
+  const server = await startPrivateNatsServer();
   say(`NATS: started a private nats-server with JetStream at ${server.url}`);
   return { url: server.url, server };
 }

@@ -1,7 +1,7 @@
 /**
  * The storage port for execution history: one interface for the whole storage boundary, so the learner and the
- * assigner never see SurrealDB. Implementations: {@link MemoryKnowledgeGraph} (tests, benches) and
- * {@link SurrealKnowledgeGraph} (embedded or remote SurrealDB).
+ * assigner never see SurrealDB. Implementations: {@link SurrealKnowledgeGraph} (embedded or remote SurrealDB) and,
+ * for tests and benches, the in-memory one in test/support/memory-knowledge-graph.ts.
  *
  * Semantics every implementation must share (checked by test/kg/knowledge-graph.conformance.ts):
  * - Timestamps are normalised on write to `new Date(x).toISOString()` form: UTC, millisecond precision. A record

@@ -26,7 +26,7 @@ import {
   type KnowledgeGraph,
   type ProfileKey,
 } from './knowledge-graph.js';
-import { compareProfileKeys } from './memory-knowledge-graph.js';
+import { compareProfileKeys } from './recency-order.js';
 import { CONFLICT_RETRY } from './surreal-conflict-retry.js';
 import { executionRecordId, fromRow, toRow, type ExecutionRow } from './surreal-execution-row.js';
 import { EXECUTIONS_TABLE, removeRecencyIndex } from './surreal-schema.js';

@@ -1,28 +1,28 @@
 /**
- * Probes and metrics on one port: /healthz (the process is alive and not wedged), /readyz (NATS connected, KG
- * reachable, streams and buckets present), /metrics (Prometheus).
+ * Probes and metrics on one port: /healthz (the process is alive and not wedged: starting or running),
+ * /readyz (running, NATS connected, KG reachable, streams and buckets present), /metrics (Prometheus).
  */
 import type { Server } from 'node:http';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-
-export interface ReadinessCheck {
-  name: string;
-  check: () => Promise<void>;
-}
+import type { Readiness } from './readiness.js';
 
 export interface ProbeServer {
   port: number;
   close(): Promise<void>;
 }
 
-export async function startProbeServer(
-  port: number,
-  registry: Registry,
-  readiness: readonly ReadinessCheck[],
-  isAlive: () => boolean,
-): Promise<ProbeServer> {
+export interface ProbeServerOptions {
+  /** 0 picks a free port. */
+  port: number;
+  registry: Registry;
+  readiness: () => Promise<Readiness>;
+  isAlive: () => boolean;
+}
+
+export async function startProbeServer(options: ProbeServerOptions): Promise<ProbeServer> {
+  const { registry, readiness, isAlive } = options;
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const reply = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
@@ -30,23 +30,15 @@ export async function startProbeServer(
       res.end(body);
     };
     if (path === '/healthz') {
-      reply(isAlive() ? 200 : 503, isAlive() ? 'ok\n' : 'shutting down\n');
+      const alive = isAlive();
+      reply(alive ? 200 : 503, alive ? 'ok\n' : 'not alive: shutting down or failed\n');
       return;
     }
     if (path === '/readyz') {
-      void Promise.all(
-        readiness.map(async ({ name, check }) => {
-          try {
-            await withTimeout(check(), 2000);
-            return { name, ok: true as const };
-          } catch (err) {
-            return { name, ok: false as const, error: err instanceof Error ? err.message : String(err) };
-          }
-        }),
-      ).then((checks) => {
-        const ready = isAlive() && checks.every((c) => c.ok);
-        reply(ready ? 200 : 503, `${JSON.stringify({ ready, checks })}\n`, 'application/json');
-      });
+      void readiness().then(
+        (r) => reply(r.ready ? 200 : 503, `${JSON.stringify(r)}\n`, 'application/json'),
+        (err: unknown) => reply(500, String(err)),
+      );
       return;
     }
     if (path === '/metrics') {
@@ -60,7 +52,7 @@ export async function startProbeServer(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => resolve());
+    server.listen(options.port, () => resolve());
   });
   return {
     port: (server.address() as AddressInfo).port,
@@ -70,20 +62,4 @@ export async function startProbeServer(
         server.close(() => resolve());
       }),
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
 }

@@ -1,8 +1,14 @@
 /**
- * One worker replica: create() → run() → shutdown(graceMs).
- * create connects (NATS, KG), applies the topology unless told not to, and mirrors the buckets; run starts the
- * two consumers and the probe server; shutdown stops pulling, lets in-flight messages finish within the grace
- * period, drains NATS and closes the KG (bounded, for the embedded store that may hang on close).
+ * One worker replica: `Worker.create(options)` → `run()` → `shutdown(graceMs)`.
+ *
+ * create connects (NATS, KG), applies the topology unless told not to, mirrors the buckets and rebuilds an empty
+ * profile cache; run serves the probes and starts the two consumers and the reassignment sweep; shutdown stops
+ * pulling, lets in-flight messages finish within the grace period, drains NATS and closes the KG (bounded, for
+ * the embedded store that may hang on close).
+ *
+ * The public surface is deliberately small: `run`, `shutdown`, `state`, `ready` and `httpPort`. Everything else
+ * is private. Tests and tools observe a worker from outside, as an operator would: the streams and KV buckets
+ * through their own NATS connection, the knowledge graph they handed in, and the HTTP probes and metrics.
  */
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -28,52 +34,76 @@ import { createMetrics } from './metrics.js';
 import type { ProbeServer } from './http-server.js';
 import { startProbeServer } from './http-server.js';
 import { ProfileService } from './profile-service.js';
+import type { Readiness, ReadinessCheck, WorkerState } from './readiness.js';
+import { readiness } from './readiness.js';
 import { Reassigner } from './reassigner.js';
 import type { Stores } from './stores.js';
 import { closeStores, openStores } from './stores.js';
 import { TaskStateService } from './task-state-service.js';
 
+export type { Readiness, WorkerState } from './readiness.js';
+
 /** A registration whose heartbeat is older than this is treated as gone (the bucket TTL is the same). */
 export const AGENT_HEARTBEAT_TIMEOUT_MS = 30_000;
 
-export interface WorkerDeps {
+export interface WorkerOptions {
+  /** The compiled configuration (`loadWorkerConfig()`). */
+  config: Readonly<WorkerConfig>;
+  /** @default a pino JSON logger at `config.logLevel` */
   log?: Logger;
-  /** Use this KG instead of connecting one from config (tests share one embedded KG between workers). */
+  /**
+   * Use this KG instead of connecting one from `config.kg`; the caller keeps ownership (it is not closed on
+   * shutdown). Tests share one embedded KG between workers, or wrap one to inject failures.
+   */
   kg?: KnowledgeGraph;
-  /** Use this connection instead of opening one. Not drained on shutdown. */
+  /** Use this connection instead of opening one from `config.nats`; the caller keeps ownership (not drained). */
   nc?: NatsConnection;
+  /** The time decisions and learning use. @default () => new Date() */
   clock?: () => Date;
+  /** Streams, consumers and buckets to apply and to check in /readyz. @default the streams/ directory */
   topology?: Topology;
-  /** Name of this replica in logs and NATS monitoring. */
+  /** Name of this replica in logs and NATS monitoring. @default vapora-learning-worker-<pid> */
   name?: string;
 }
 
-export class Worker {
-  private readonly assignerLoop: ConsumerLoop;
-  private readonly learnerLoop: ConsumerLoop;
-  private readonly marks: AppliedMarks;
-  private readonly reassigner: Reassigner;
-  private lastReconnectAt = 0;
-  private probe: ProbeServer | undefined;
-  private alive = true;
-  private shutdownPromise: Promise<void> | undefined;
+/** What create() wires together; handed to the constructor as one object. */
+interface Parts {
+  config: Readonly<WorkerConfig>;
+  log: Logger;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  kg: KnowledgeGraph;
+  stores: Stores;
+  metrics: WorkerMetrics;
+  profiles: ProfileService;
+  capacity: CapacityService;
+  topology: Topology;
+  /** Whether shutdown drains the connection / closes the KG (false when the caller passed them in). */
+  ownsConnection: boolean;
+  ownsKg: boolean;
+  clock: (() => Date) | undefined;
+}
 
-  private constructor(
-    readonly config: Readonly<WorkerConfig>,
-    readonly log: Logger,
-    readonly nc: NatsConnection,
-    private readonly ownsConnection: boolean,
-    readonly js: JetStreamClient,
-    private readonly jsm: JetStreamManager,
-    readonly kg: KnowledgeGraph,
-    private readonly ownsKg: boolean,
-    readonly stores: Stores,
-    readonly metrics: WorkerMetrics,
-    readonly profiles: ProfileService,
-    readonly capacity: CapacityService,
-    private readonly topology: Topology,
-    deps: WorkerDeps,
-  ) {
+export class Worker {
+  readonly #parts: Parts;
+  readonly #log: Logger;
+  readonly #assignerLoop: ConsumerLoop;
+  readonly #learnerLoop: ConsumerLoop;
+  readonly #marks: AppliedMarks;
+  readonly #reassigner: Reassigner;
+  readonly #checks: readonly ReadinessCheck[];
+  #state: WorkerState = 'starting';
+  #lastReconnectAt = 0;
+  #probe: ProbeServer | undefined;
+  #running: Promise<void> | undefined;
+  #shutdown: Promise<void> | undefined;
+
+  private constructor(parts: Parts) {
+    this.#parts = parts;
+    this.#log = parts.log;
+    const { config, nc, js, jsm, kg, stores, metrics, profiles, capacity, topology, log } = parts;
+    const clock = parts.clock ? { clock: parts.clock } : {};
     const tasks = new TaskStateService(stores.tasksKv);
     const assigner = createAssigner({
       js,
@@ -86,19 +116,11 @@ export class Worker {
       assignmentTimeoutMs: config.assignmentTimeoutMs,
       heartbeatTimeoutMs: AGENT_HEARTBEAT_TIMEOUT_MS,
       useRecency: config.useRecency,
-      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...clock,
     });
-    this.marks = new AppliedMarks(kg, log);
-    const learner = createLearner({
-      kg,
-      marks: this.marks,
-      profiles,
-      capacity,
-      tasks,
-      metrics,
-      ...(deps.clock ? { clock: deps.clock } : {}),
-    });
-    this.reassigner = new Reassigner({
+    this.#marks = new AppliedMarks(kg, log);
+    const learner = createLearner({ kg, marks: this.#marks, profiles, capacity, tasks, metrics, ...clock });
+    this.#reassigner = new Reassigner({
       js,
       stores,
       capacity,
@@ -108,8 +130,8 @@ export class Worker {
       heartbeatTimeoutMs: AGENT_HEARTBEAT_TIMEOUT_MS,
       timeoutCountsAsFailure: config.timeoutCountsAsFailure,
       intervalMs: config.sweepIntervalMs,
-      lastReconnectAt: () => this.lastReconnectAt,
-      ...(deps.clock ? { clock: deps.clock } : {}),
+      lastReconnectAt: () => this.#lastReconnectAt,
+      ...clock,
     });
     // One loop per consumer; the histogram records the handling time of acknowledged messages, and every retry
     // and dead letter is counted here, where outcomes are settled, not in each handler.
@@ -134,26 +156,51 @@ export class Worker {
           else metrics.deadLetters.inc({ origin });
         },
       });
-    this.assignerLoop = loop(
+    this.#assignerLoop = loop(
       Streams.tasks,
       Consumers.assigner,
       'assigner',
       assigner,
       metrics.decisionSeconds,
     );
-    this.learnerLoop = loop(Streams.results, Consumers.learner, 'learner', learner, metrics.ingestionSeconds);
+    this.#learnerLoop = loop(
+      Streams.results,
+      Consumers.learner,
+      'learner',
+      learner,
+      metrics.ingestionSeconds,
+    );
+    this.#checks = [
+      {
+        name: 'nats',
+        check: async () => {
+          if (nc.isClosed()) throw new Error('connection closed');
+          await nc.flush();
+        },
+      },
+      { name: 'kg', check: () => kg.ping() },
+      {
+        name: 'streams',
+        check: async () => {
+          const missing = await missingTopology(jsm, topology);
+          if (missing.length > 0) throw new Error(`missing: ${missing.join(', ')}`);
+        },
+      },
+    ];
   }
 
-  static async create(config: Readonly<WorkerConfig>, deps: WorkerDeps = {}): Promise<Worker> {
-    const log = deps.log ?? createLogger(config.logLevel);
-    const name = deps.name ?? `vapora-learning-worker-${process.pid}`;
-    const nc = deps.nc ?? (await connectNats(config.nats, { name }));
+  /** Connects, provisions and warms up a replica; it consumes nothing until run(). State: `starting`. */
+  static async create(options: WorkerOptions): Promise<Worker> {
+    const { config } = options;
+    const log = options.log ?? createLogger(config.logLevel);
+    const name = options.name ?? `vapora-learning-worker-${process.pid}`;
+    const nc = options.nc ?? (await connectNats(config.nats, { name }));
     let kg: KnowledgeGraph | undefined;
     try {
-      kg = deps.kg ?? (await connectKnowledgeGraph(config.kg));
+      kg = options.kg ?? (await connectKnowledgeGraph(config.kg));
       const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);
-      const topology = deps.topology ?? (await loadTopology());
+      const topology = options.topology ?? (await loadTopology());
       if (config.applyStreams) {
         const reports = await applyTopology(nc, topology, { replicas: config.streamReplicas });
         log.info({ changed: reports.filter((r) => r.action !== 'unchanged') }, 'topology applied');
@@ -163,109 +210,147 @@ export class Worker {
       const onConflict = (bucket: string) => () => metrics.casRetries.inc({ bucket });
       const profiles = new ProfileService(stores, kg, onConflict(Buckets.profiles));
       const capacity = new CapacityService(stores, onConflict(Buckets.capacity));
-      const worker = new Worker(
+      const worker = new Worker({
         config,
         log,
         nc,
-        deps.nc === undefined,
         js,
         jsm,
         kg,
-        deps.kg === undefined,
         stores,
         metrics,
         profiles,
         capacity,
         topology,
-        deps,
-      );
-      await worker.coldStart();
+        ownsConnection: options.nc === undefined,
+        ownsKg: options.kg === undefined,
+        clock: options.clock,
+      });
+      log.info({ state: worker.#state }, 'worker state: starting');
+      await worker.#coldStart();
       return worker;
     } catch (err) {
-      if (deps.kg === undefined) await kg?.close().catch(() => undefined);
-      if (deps.nc === undefined) await nc.close().catch(() => undefined);
+      if (options.kg === undefined) await kg?.close().catch(() => undefined);
+      if (options.nc === undefined) await nc.close().catch(() => undefined);
       throw err;
     }
   }
 
-  /** An empty profile cache with history in the KG (a lost or new bucket): rebuild every profile first. */
-  private async coldStart(): Promise<void> {
-    if (this.stores.profiles.size > 0) return;
-    const keys = await this.kg.listProfileKeys();
-    if (keys.length === 0) return;
-    this.log.info({ profiles: keys.length }, 'profile cache empty; rebuilding from the knowledge graph');
-    const now = new Date();
-    for (const { agentId, taskType } of keys) await this.profiles.rebuild(agentId, taskType, now);
+  /** The lifecycle state; every change is logged (`worker state: <state>`) and read by the probes. */
+  get state(): WorkerState {
+    return this.#state;
   }
 
-  /** Starts consuming and serving probes. Returns once running; use shutdown() to stop. */
-  async run(): Promise<void> {
-    void (async () => {
-      for await (const status of this.nc.status()) {
-        if (status.type === 'reconnect') {
-          this.lastReconnectAt = Date.now();
-          this.log.warn('reconnected to NATS');
-        } else if (status.type === 'disconnect') this.log.warn('disconnected from NATS; reconnecting');
-      }
-    })();
-    await this.assignerLoop.start();
-    await this.learnerLoop.start();
-    this.reassigner.start();
-    this.probe = await startProbeServer(
-      this.config.httpPort,
-      this.metrics.registry,
-      [
-        {
-          name: 'nats',
-          check: async () => {
-            if (this.nc.isClosed()) throw new Error('connection closed');
-            await this.nc.flush();
-          },
-        },
-        { name: 'kg', check: () => this.kg.ping() },
-        {
-          name: 'streams',
-          check: async () => {
-            const missing = await missingTopology(this.jsm, this.topology);
-            if (missing.length > 0) throw new Error(`missing: ${missing.join(', ')}`);
-          },
-        },
-      ],
-      () => this.alive,
-    );
-    this.log.info({ httpPort: this.probe.port, concurrency: this.config.concurrency }, 'worker running');
-  }
-
+  /** The port of the probe and metrics server once run() started it (useful with `HTTP_PORT=0`). */
   get httpPort(): number | undefined {
-    return this.probe?.port;
+    return this.#probe?.port;
   }
 
-  /** Idempotent. Stops pulling, finishes in-flight work within `graceMs`, then closes everything. */
-  shutdown(graceMs: number = this.config.shutdownGraceMs): Promise<void> {
-    this.shutdownPromise ??= this.doShutdown(graceMs);
-    return this.shutdownPromise;
+  /**
+   * What /readyz answers: ready only while `running` and NATS, the KG and the topology all answer (each check
+   * bounded to 2 s). Never rejects.
+   */
+  ready(): Promise<Readiness> {
+    return readiness(this.#state, this.#checks);
   }
 
-  private async doShutdown(graceMs: number): Promise<void> {
-    this.alive = false;
+  /**
+   * Serves the probes, then starts consuming. Resolves once `running`; rejects (state `failed`) when the
+   * consumers cannot start. Calling it again returns the same promise; after shutdown() it starts nothing.
+   */
+  run(): Promise<void> {
+    if (this.#state !== 'starting' && this.#running === undefined) return Promise.resolve();
+    this.#running ??= this.#start().catch((err: unknown) => {
+      this.#fail(err);
+      throw err;
+    });
+    return this.#running;
+  }
+
+  /** Idempotent. Stops pulling, finishes in-flight work within `graceMs`, then closes what it owns. */
+  shutdown(graceMs: number = this.#parts.config.shutdownGraceMs): Promise<void> {
+    this.#shutdown ??= this.#stop(graceMs);
+    return this.#shutdown;
+  }
+
+  async #start(): Promise<void> {
+    const { config, nc, metrics } = this.#parts;
+    this.#probe = await startProbeServer({
+      port: config.httpPort,
+      registry: metrics.registry,
+      readiness: () => this.ready(),
+      isAlive: () => this.#state === 'starting' || this.#state === 'running',
+    });
+    void this.#watchConnection(nc);
+    await this.#assignerLoop.start();
+    await this.#learnerLoop.start();
+    this.#reassigner.start();
+    if (this.#state !== 'starting') return; // shut down while starting
+    this.#setState('running', { httpPort: this.#probe.port, concurrency: config.concurrency });
+  }
+
+  async #watchConnection(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === 'reconnect') {
+        this.#lastReconnectAt = Date.now();
+        this.#log.warn('reconnected to NATS');
+      } else if (status.type === 'disconnect') this.#log.warn('disconnected from NATS; reconnecting');
+    }
+    // The status iterator ends when the connection is closed: for good, unless we are the ones closing it.
+    if (this.#state === 'starting' || this.#state === 'running') {
+      this.#fail(new Error('the NATS connection closed and will not reconnect'));
+    }
+  }
+
+  async #coldStart(): Promise<void> {
+    // An empty profile cache with history in the KG (a lost or new bucket): rebuild every profile first.
+    const { stores, kg, profiles } = this.#parts;
+    if (stores.profiles.size > 0) return;
+    const keys = await kg.listProfileKeys();
+    if (keys.length === 0) return;
+    this.#log.info({ profiles: keys.length }, 'profile cache empty; rebuilding from the knowledge graph');
+    const now = new Date();
+    for (const { agentId, taskType } of keys) await profiles.rebuild(agentId, taskType, now);
+  }
+
+  async #stop(graceMs: number): Promise<void> {
+    const { nc, kg, stores, ownsConnection, ownsKg } = this.#parts;
     const started = Date.now();
-    this.log.info({ graceMs }, 'shutting down: no new messages, finishing in-flight work');
-    await this.reassigner.stop();
+    if (this.#state !== 'failed') this.#setState('draining', { graceMs });
+    this.#log.info({ graceMs }, 'shutting down: no new messages, finishing in-flight work');
+    await this.#reassigner.stop();
     const [assignerLeft, learnerLeft] = await Promise.all([
-      this.assignerLoop.stop(graceMs),
-      this.learnerLoop.stop(graceMs),
+      this.#assignerLoop.stop(graceMs),
+      this.#learnerLoop.stop(graceMs),
     ]);
     if (assignerLeft + learnerLeft > 0) {
-      this.log.warn(
+      this.#log.warn(
         { unfinished: assignerLeft + learnerLeft },
         'grace period over; unfinished messages will be redelivered',
       );
     }
-    await this.marks.flush();
-    await closeStores(this.stores);
-    await this.probe?.close();
-    if (this.ownsConnection) await this.nc.drain().catch(() => undefined);
-    if (this.ownsKg) await this.kg.close().catch(() => undefined);
-    this.log.info({ ms: Date.now() - started }, 'shut down');
+    await this.#marks.flush();
+    await closeStores(stores);
+    await this.#probe?.close();
+    if (ownsConnection) await nc.drain().catch(() => undefined);
+    if (ownsKg) await kg.close().catch(() => undefined);
+    if (this.#state !== 'failed') this.#setState('stopped');
+    this.#log.info({ ms: Date.now() - started }, 'shut down');
+  }
+
+  #fail(err: unknown): void {
+    if (this.#state === 'failed' || this.#state === 'stopped') return;
+    this.#setState('failed', { err: err instanceof Error ? err.message : String(err) }, 'error');
+  }
+
+  #setState(
+    next: WorkerState,
+    details: Record<string, unknown> = {},
+    level: 'info' | 'error' = 'info',
+  ): void {
+    if (next === this.#state) return;
+    const from = this.#state;
+    this.#state = next;
+    this.#log[level]({ ...details, state: next, from }, `worker state: ${next}`);
   }
 }

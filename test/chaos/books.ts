@@ -23,7 +23,7 @@ import type {
 } from '../../src/domain/index.js';
 import { ExecutionResultSchema, decode, expertiseFromState, inFlightCount } from '../../src/domain/index.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
-import { MemoryKnowledgeGraph } from '../../src/kg/memory-knowledge-graph.js';
+import { MemoryKnowledgeGraph } from '../support/memory-knowledge-graph.js';
 import { rebuildExpertiseState } from '../../src/kg/rebuild.js';
 import type { Bus } from './observe.js';
 import { readBucket, readStream } from './observe.js';

@@ -11,7 +11,7 @@
  */
 import { loadWorkerConfig } from '../../src/config/config.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
-import { withFaultInjection } from '../../src/kg/faulty-knowledge-graph.js';
+import { withFaultInjection } from '../support/faulty-knowledge-graph.js';
 import { Worker } from '../../src/worker/worker.js';
 
 const config = loadWorkerConfig(process.env);
@@ -35,7 +35,7 @@ process.on('SIGUSR1', () => {
 const workers: Worker[] = [];
 for (let i = 0; i < instances; i += 1) {
   // Sequential: replicas apply the topology one after the other (as rolling pods would).
-  const worker = await Worker.create(config, { kg: faulty.kg, name: `${name}-${i}` });
+  const worker = await Worker.create({ config, kg: faulty.kg, name: `${name}-${i}` });
   await worker.run();
   workers.push(worker);
 }

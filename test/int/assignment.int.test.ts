@@ -8,6 +8,8 @@ import type { Env } from './harness.js';
 import {
   publishResult,
   publishTask,
+  readInFlight,
+  readProfile,
   readStream,
   result,
   startEnv,
@@ -52,7 +54,7 @@ describe('assigner', () => {
 
   it('falls back to the least-loaded agent when nobody has history for the task type', async () => {
     env = await startEnv();
-    const worker = await startWorker(env);
+    await startWorker(env);
     const release: (() => void)[] = [];
     const blocking = async () =>
       new Promise<{ success: boolean }>((r) => release.push(() => r({ success: true })));
@@ -61,7 +63,7 @@ describe('assigner', () => {
     // Occupy 'busy' with two tasks it alone may take.
     await publishTask(env, { taskId: 'b-1', title: 'Write docs', candidates: ['busy'] });
     await publishTask(env, { taskId: 'b-2', title: 'Write docs', candidates: ['busy'] });
-    await waitFor(() => worker.capacity.inFlight('busy') === 2, { what: 'busy to hold two tasks' });
+    await waitFor(async () => (await readInFlight(env!, 'busy')) === 2, { what: 'busy to hold two tasks' });
     await publishTask(env, { taskId: 'x-1', title: 'Review the pull request' });
     const x = await waitFor(async () => (await assignments(env!)).find((a) => a.taskId === 'x-1'));
     expect(x).toMatchObject({ agentId: 'idle', policy: 'load-fallback', taskType: 'review' });
@@ -70,16 +72,16 @@ describe('assigner', () => {
 
   it('shifts assignments towards the agent whose results are better', async () => {
     env = await startEnv();
-    const worker = await startWorker(env);
+    await startWorker(env);
     // History arrives as results from both agents: 'good' succeeds at coding, 'bad' fails.
     for (let i = 0; i < 10; i += 1) {
       await publishResult(env, result({ agentId: 'good', executionId: `g-${i}`, success: true }));
       await publishResult(env, result({ agentId: 'bad', executionId: `b-${i}`, success: false }));
     }
     await waitFor(
-      () =>
-        worker.stores.profiles.get('good.coding')?.totalExecutions === 10 &&
-        worker.stores.profiles.get('bad.coding')?.totalExecutions === 10,
+      async () =>
+        (await readProfile(env!, 'good'))?.totalExecutions === 10 &&
+        (await readProfile(env!, 'bad'))?.totalExecutions === 10,
       { what: 'both profiles to reach 10 executions' },
     );
     // Enough capacity for all five tasks, so only the learned scores decide.

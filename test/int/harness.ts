@@ -4,6 +4,7 @@
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect, headers } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -11,11 +12,12 @@ import type { AgentHandle, AssignmentHandler } from '../../src/agent/agent.js';
 import { startAgent } from '../../src/agent/agent.js';
 import { loadWorkerConfig } from '../../src/config/config.js';
 import { applyTopology, loadTopology } from '../../src/bus/topology.js';
-import { Subjects } from '../../src/bus/subjects.js';
-import type { ExecutionResult, TaskArrived } from '../../src/domain/index.js';
+import { Buckets, Subjects, profileKey } from '../../src/bus/subjects.js';
+import type { CapacityRecord, ExecutionResult, ProfileRecord, TaskArrived } from '../../src/domain/index.js';
+import { inFlightCount } from '../../src/domain/index.js';
 import type { KnowledgeGraph } from '../../src/kg/knowledge-graph.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
-import type { WorkerDeps } from '../../src/worker/worker.js';
+import type { WorkerOptions } from '../../src/worker/worker.js';
 import { Worker } from '../../src/worker/worker.js';
 import type { NatsServerHandle } from '../support/nats-server.js';
 import { startNatsServer } from '../support/nats-server.js';
@@ -56,7 +58,7 @@ export async function memoryKg(env: Env): Promise<KnowledgeGraph> {
 export async function startWorker(
   env: Env,
   overrides: Record<string, string> = {},
-  deps: WorkerDeps = {},
+  options: Omit<WorkerOptions, 'config'> = {},
 ): Promise<Worker> {
   const config = loadWorkerConfig({
     NATS_URL: env.server.url,
@@ -66,7 +68,12 @@ export async function startWorker(
     WORKER_CONCURRENCY: '8',
     ...overrides,
   });
-  const worker = await Worker.create(config, { log: silent, kg: deps.kg ?? (await memoryKg(env)), ...deps });
+  const worker = await Worker.create({
+    config,
+    log: silent,
+    ...options,
+    kg: options.kg ?? (await memoryKg(env)),
+  });
   await worker.run();
   env.workers.push(worker);
   return worker;
@@ -135,6 +142,34 @@ export async function readStream(env: Env, stream: string, prefix = ''): Promise
     if (m.seq >= last) break;
   }
   return out;
+}
+
+/** The cached profile as any client reads it from KV (not the worker's in-memory mirror). */
+export async function readProfile(
+  env: Env,
+  agentId: string,
+  taskType = 'coding',
+): Promise<ProfileRecord | undefined> {
+  const entry = await (await new Kvm(env.js).open(Buckets.profiles)).get(profileKey(agentId, taskType));
+  return entry && entry.operation === 'PUT' ? entry.json<ProfileRecord>() : undefined;
+}
+
+/** Reservations an agent holds, read from the capacity bucket. */
+export async function readInFlight(env: Env, agentId: string): Promise<number> {
+  const entry = await (await new Kvm(env.js).open(Buckets.capacity)).get(agentId);
+  return inFlightCount(entry && entry.operation === 'PUT' ? entry.json<CapacityRecord>() : undefined);
+}
+
+/** Sum of every sample of one metric, scraped from the worker's /metrics endpoint like Prometheus would. */
+export async function scrapeTotal(worker: Worker, metric: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${worker.httpPort}/metrics`);
+  const text = await res.text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (match?.[1] === metric) total += Number(match[3]);
+  }
+  return total;
 }
 
 export function result(

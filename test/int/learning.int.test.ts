@@ -5,6 +5,7 @@ import { DlqHeaders } from '../../src/bus/dead-letter.js';
 import type { ProfileRecord } from '../../src/domain/index.js';
 import { computeExpertise, expertiseFromState } from '../../src/domain/index.js';
 import { rebuildCachedProfile } from '../../src/worker/profile-rebuild.js';
+import { withCrashAfterRecord } from '../support/faulty-knowledge-graph.js';
 import { waitFor } from '../support/wait-for.js';
 import type { Env } from './harness.js';
 import {
@@ -14,6 +15,7 @@ import {
   publishTask,
   readStream,
   result,
+  scrapeTotal,
   startEnv,
   startWorker,
   stopEnv,
@@ -34,7 +36,8 @@ async function profile(e: Env, agentId: string, taskType = 'coding'): Promise<Pr
 describe('learner', () => {
   it('counts a result delivered twice once, in the KG and in the profile', async () => {
     env = await startEnv();
-    const worker = await startWorker(env);
+    const kg = await memoryKg(env);
+    await startWorker(env, {}, { kg });
     const r = result({ agentId: 'a1', executionId: 'dup-1' });
     await publishResult(env, r);
     await waitFor(async () => (await profile(env!, 'a1'))?.totalExecutions === 1);
@@ -45,22 +48,21 @@ describe('learner', () => {
       what: 'the later result',
     });
     expect((await profile(env, 'a1'))!.totalExecutions).toBe(2);
-    expect(await worker.kg.countExecutions('a1', 'coding')).toBe(2);
+    expect(await kg.countExecutions('a1', 'coding')).toBe(2);
   });
 
   it('counts a result exactly once when the worker crashes between the KG write and the profile update', async () => {
     env = await startEnv();
     const kg = await memoryKg(env);
     let crashes = 0;
-    const faults = {
-      afterKgWrite: () => {
-        if (crashes === 0) {
-          crashes += 1;
-          throw new Error('injected crash after the KG write');
-        }
-      },
-    };
-    await startWorker(env, {}, { kg, faults });
+    // The worker's KG writes through, then fails the first call: a crash between the KG write and the profile.
+    const crashing = withCrashAfterRecord(kg, () => {
+      if (crashes === 0) {
+        crashes += 1;
+        throw new Error('injected crash after the KG write');
+      }
+    });
+    await startWorker(env, {}, { kg: crashing });
     await publishResult(env, result({ agentId: 'a1', executionId: 'crash-1' }));
     const record = await waitFor(async () => profile(env!, 'a1'), {
       timeoutMs: 15_000,
@@ -97,8 +99,7 @@ describe('learner', () => {
       9,
     );
     // Both replicas did part of the work, and they collided on the hot key at least once.
-    const handled = async (w: typeof a) =>
-      (await w.metrics.results.get()).values.reduce((s, v) => s + v.value, 0);
+    const handled = (w: typeof a) => scrapeTotal(w, 'vapora_results_total');
     expect((await handled(a)) + (await handled(b))).toBe(total);
     expect(await handled(a)).toBeGreaterThan(0);
     expect(await handled(b)).toBeGreaterThan(0);
@@ -106,7 +107,8 @@ describe('learner', () => {
 
   it('rejects a spoofed result whose payload agentId differs from its subject', async () => {
     env = await startEnv();
-    const worker = await startWorker(env);
+    const kg = await memoryKg(env);
+    await startWorker(env, {}, { kg });
     await publishResult(
       env,
       result({ agentId: 'victim', executionId: 'spoof-1', success: true }),
@@ -117,7 +119,7 @@ describe('learner', () => {
     });
     expect(dead.subject).toBe('vapora.dlq.results.attacker');
     expect(dead.headers[DlqHeaders.reason]).toContain('agentId mismatch');
-    expect(await worker.kg.getExecution('spoof-1')).toBeNull();
+    expect(await kg.getExecution('spoof-1')).toBeNull();
     expect(await profile(env, 'victim')).toBeUndefined();
   });
 

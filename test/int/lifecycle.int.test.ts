@@ -1,15 +1,26 @@
 /** Worker lifecycle: recovery after a NATS restart, and a SIGTERM drain of a real worker process. */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Buckets, Consumers, Streams } from '../../src/bus/subjects.js';
+import type { Assignment } from '../../src/domain/index.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
 import { waitFor } from '../support/wait-for.js';
 import type { Env } from './harness.js';
-import { publishResult, result, startEnv, startWorker, stopEnv } from './harness.js';
+import {
+  memoryKg,
+  publishResult,
+  publishTask,
+  readProfile,
+  readStream,
+  result,
+  startEnv,
+  startWorker,
+  stopEnv,
+} from './harness.js';
 
 let env: Env | undefined;
 afterEach(async () => {
@@ -17,12 +28,25 @@ afterEach(async () => {
   env = undefined;
 });
 
+/** surrealkv writes the pid of the process holding a store into its LOCK file; the lock dies with that process. */
+async function storeHeldByLiveProcess(storeDir: string): Promise<boolean> {
+  const pid = Number((await readFile(join(storeDir, 'LOCK'), 'utf8')).trim());
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('worker lifecycle', () => {
   it('recovers after the NATS server restarts', async () => {
     env = await startEnv();
-    const worker = await startWorker(env);
+    const kg = await memoryKg(env);
+    const worker = await startWorker(env, {}, { kg });
+    expect(worker.state).toBe('running');
     await publishResult(env, result({ agentId: 'r', executionId: 'before' }));
-    await waitFor(async () => (await worker.kg.countExecutions('r', 'coding')) === 1);
+    await waitFor(async () => (await kg.countExecutions('r', 'coding')) === 1);
     await env.server.restart();
     await waitFor(
       async () => {
@@ -35,12 +59,14 @@ describe('worker lifecycle', () => {
       },
       { timeoutMs: 20_000, what: 'a publish after the restart' },
     );
-    await waitFor(() => worker.stores.profiles.get('r.coding')?.totalExecutions === 2, {
+    await waitFor(async () => (await readProfile(env!, 'r'))?.totalExecutions === 2, {
       timeoutMs: 20_000,
       what: 'the worker to consume after the restart',
     });
-    expect(await worker.kg.countExecutions('r', 'coding')).toBe(2);
-    // The KV mirrors still follow other writers after the restart.
+    expect(await kg.countExecutions('r', 'coding')).toBe(2);
+    await waitFor(async () => (await worker.ready()).ready, { timeoutMs: 20_000, what: 'readiness' });
+    expect(worker.state).toBe('running');
+    // The KV mirrors still follow other writers after the restart: an agent registered now gets a task.
     const agents = await new Kvm(env.js).open(Buckets.agents);
     const registration = {
       agentId: 'late',
@@ -49,16 +75,22 @@ describe('worker lifecycle', () => {
       heartbeatAt: new Date().toISOString(),
     };
     await agents.put('late', JSON.stringify(registration));
-    await waitFor(() => worker.stores.agents.get('late'), {
-      timeoutMs: 20_000,
-      what: 'the registry mirror to update',
-    });
+    await publishTask(env, { taskId: 'for-late', title: 'Implement it', candidates: ['late'] });
+    const assignment = await waitFor(
+      async () =>
+        (await readStream(env!, Streams.assignments))
+          .map((m) => m.json<Assignment>())
+          .find((a) => a.taskId === 'for-late'),
+      { timeoutMs: 20_000, what: 'the task to reach the agent registered after the restart' },
+    );
+    expect(assignment.agentId).toBe('late');
   });
 
-  it('drains on SIGTERM: every acknowledged result is in the KG and the rest is redelivered', async () => {
+  it('drains on SIGTERM: work in flight finishes, every acknowledged result is in the KG, the rest is redelivered', async () => {
     env = await startEnv();
     const dir = await mkdtemp(join(tmpdir(), 'vapora-kg-'));
-    const kgUrl = `surrealkv://${join(dir, 'kg')}`;
+    const storeDir = join(dir, 'kg');
+    const kgUrl = `surrealkv://${storeDir}`;
     const total = 300;
     for (let i = 0; i < total; i += 1) {
       await publishResult(env, result({ agentId: 'd', executionId: `d-${String(i).padStart(3, '0')}` }));
@@ -81,26 +113,43 @@ describe('worker lifecycle', () => {
     child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const jsm = await jetstreamManager(env.nc);
-    await waitFor(
-      async () => (await jsm.consumers.info(Streams.results, Consumers.learner)).ack_floor.stream_seq >= 20,
-      { timeoutMs: 30_000, what: `the worker to process some results; logs:\n${logs}` },
+    // Signal only once the counts are known: some results acknowledged, some in flight, some not yet delivered.
+    const atSignal = await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(Streams.results, Consumers.learner);
+        const busy = info.ack_floor.stream_seq >= 20 && info.num_ack_pending > 0 && info.num_pending > 0;
+        return busy ? info : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 10, what: () => `the worker to be mid-backlog; logs:\n${logs}` },
     );
-    child.kill('SIGTERM');
+    // Freeze the server so nothing more is delivered or acknowledged until the worker is draining: the signal
+    // cannot race the backlog, and the work in flight is still in flight when the drain begins.
+    process.kill(env.server.pid, 'SIGSTOP');
+    try {
+      child.kill('SIGTERM');
+      await waitFor(() => logs.includes('worker state: draining'), {
+        timeoutMs: 10_000,
+        what: () => `the worker to start draining; logs:\n${logs}`,
+      });
+    } finally {
+      process.kill(env.server.pid, 'SIGCONT');
+    }
     const code = await exited;
     expect(code).toBe(0);
     expect(logs).toContain('shut down');
 
     const acked = (await jsm.consumers.info(Streams.results, Consumers.learner)).ack_floor.stream_seq;
-    expect(acked).toBeLessThan(total); // it stopped mid-way, so the test proves something
-    await new Promise((r) => setTimeout(r, 200)); // the store is released just after close (docs/nats-v3-notes.md)
+    expect(acked).toBeGreaterThan(atSignal.ack_floor.stream_seq); // what was in flight was finished
+    expect(acked).toBeLessThan(total); // and the rest was left for another replica
+    await waitFor(async () => !(await storeHeldByLiveProcess(storeDir)), { what: 'the store lock' });
     const kg = await connectKnowledgeGraph({ url: kgUrl });
     env.kgs.push(kg);
     for (let seq = 1; seq <= acked; seq += 1) {
       expect(await kg.getExecution(`d-${String(seq - 1).padStart(3, '0')}`)).not.toBeNull();
     }
     // The next replica on the same store finishes the rest, each result counted once.
-    const next = await startWorker(env, {}, { kg });
-    await waitFor(() => next.stores.profiles.get('d.coding')?.totalExecutions === total, {
+    await startWorker(env, {}, { kg });
+    await waitFor(async () => (await readProfile(env!, 'd'))?.totalExecutions === total, {
       timeoutMs: 30_000,
       what: 'the next replica to finish the backlog',
     });

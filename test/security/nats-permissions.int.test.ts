@@ -74,7 +74,7 @@ describeNats('auth.conf is sufficient: SDK agent, worker and producer end to end
       HTTP_PORT: '0',
       LOG_LEVEL: 'silent',
     });
-    worker = await Worker.create(config, { log: silent, kg });
+    worker = await Worker.create({ config, log: silent, kg });
     await worker.run();
 
     const agentNats = loadNatsConfig({ NATS_URL: url, NATS_USER: AGENT, NATS_PASS: PASSWORDS[AGENT] });
@@ -117,7 +117,7 @@ describeNats('auth.conf is sufficient: SDK agent, worker and producer end to end
     await waitFor(() => seen.length === 1, { what: 'coder-1 to receive its assignment', timeoutMs: 10_000 });
     expect(seen[0]).toMatchObject({ taskId: 'sec-1', agentId: 'coder-1' });
     // The result went through the learner into the KG and the profile cache.
-    await waitFor(async () => (await worker!.kg.countExecutions('coder-1', 'coding')) === 1, {
+    await waitFor(async () => (await kg!.countExecutions('coder-1', 'coding')) === 1, {
       what: 'the result to be learned',
       timeoutMs: 10_000,
     });

@@ -239,7 +239,7 @@ describeTls('TLS to NATS with a self-signed CA', () => {
       const config = loadWorkerConfig({ ...env, SURREAL_URL: 'mem://', HTTP_PORT: '0', LOG_LEVEL: 'silent' });
       expect(config.nats.tls).toEqual({ caFile: pki.ca, certFile: pki.clientCert, keyFile: pki.clientKey });
       kg = await connectKnowledgeGraph({ url: 'mem://', namespace: 'vapora', database: 'kg' });
-      worker = await Worker.create(config, { log: silent, kg });
+      worker = await Worker.create({ config, log: silent, kg });
       await worker.run();
 
       const nc = await tryConnect(env);

@@ -10,8 +10,11 @@ export interface WaitForOptions {
   timeoutMs?: number;
   /** Pause between probes. Default 50 ms. */
   intervalMs?: number;
-  /** Human description used in the timeout error ("stream to have 3 messages"). */
-  what?: string;
+  /**
+   * Human description used in the timeout error ("stream to have 3 messages"). A function is called when the
+   * wait fails, so the message can carry state gathered meanwhile (a child's logs, say).
+   */
+  what?: string | (() => string);
 }
 
 export async function waitFor<T>(
@@ -20,7 +23,6 @@ export async function waitFor<T>(
 ): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const intervalMs = opts.intervalMs ?? 50;
-  const what = opts.what ?? 'condition';
   const deadline = Date.now() + timeoutMs;
 
   let attempts = 0;
@@ -46,7 +48,7 @@ export async function waitFor<T>(
   const detail =
     lastError !== undefined ? `last error: ${describe(lastError)}` : `last value: ${describe(lastValue)}`;
   const err = new Error(
-    `waitFor: timed out after ${timeoutMs} ms (${attempts} attempts) waiting for ${what}; ${detail}`,
+    `waitFor: timed out after ${timeoutMs} ms (${attempts} attempts) waiting for ${describeWhat(opts.what)}; ${detail}`,
   );
   if (lastError !== undefined) (err as Error & { cause?: unknown }).cause = lastError;
   throw err;
@@ -54,6 +56,11 @@ export async function waitFor<T>(
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function describeWhat(what: WaitForOptions['what']): string {
+  if (what === undefined) return 'condition';
+  return typeof what === 'function' ? what() : what;
 }
 
 function describe(v: unknown): string {

@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { MemoryKnowledgeGraph } from '../../src/kg/memory-knowledge-graph.js';
+import { MemoryKnowledgeGraph } from '../support/memory-knowledge-graph.js';
 import { AppliedMarks } from '../../src/worker/applied-marks.js';
 
 const execution = (executionId: string) => ({

@@ -2,16 +2,16 @@
  * In-memory {@link KnowledgeGraph} for unit tests and benches. Same observable semantics as the SurrealDB adapter
  * (enforced by the shared conformance suite); single process only, nothing persists.
  */
-import type { ExecutionResult } from '../domain/messages.js';
-import { KgUnavailableError } from '../errors.js';
+import type { ExecutionResult } from '../../src/domain/messages.js';
+import { KgUnavailableError } from '../../src/errors.js';
 import {
   DEFAULT_AGENT_LIMIT,
   DEFAULT_TASK_TYPE_LIMIT,
   type KnowledgeGraph,
   type ProfileKey,
-} from './knowledge-graph.js';
-import { normaliseExecution } from './normalise-execution.js';
-import { compareMostRecentFirst } from './recency-order.js';
+} from '../../src/kg/knowledge-graph.js';
+import { normaliseExecution } from '../../src/kg/normalise-execution.js';
+import { compareMostRecentFirst, compareProfileKeys } from '../../src/kg/recency-order.js';
 
 interface Row {
   execution: ExecutionResult;
@@ -115,11 +115,4 @@ export class MemoryKnowledgeGraph implements KnowledgeGraph {
     // Same error class as a closed SurrealDB connection, so callers handle both identically.
     if (this.#closed) throw new KgUnavailableError('in-memory knowledge graph is closed');
   }
-}
-
-/** agentId, then taskType, code-unit order. Exported for adapters that cannot sort in their query language. */
-export function compareProfileKeys(a: ProfileKey, b: ProfileKey): number {
-  if (a.agentId !== b.agentId) return a.agentId < b.agentId ? -1 : 1;
-  if (a.taskType !== b.taskType) return a.taskType < b.taskType ? -1 : 1;
-  return 0;
 }
