@@ -15,6 +15,9 @@ const shared = {
   transform: { '^.+\\.ts$': tsJest },
   testEnvironment: 'node',
 };
+// Runs once per project that has a test selected: finds nats-server, or installs it (apt-get, as root), or stops
+// with one line saying how. Unit tests need no server.
+const NEEDS_NATS_SERVER = '<rootDir>/test/support/ensure-nats-server.ts';
 export default {
   // Only honoured at the top level (not per project): integration suites start servers and stores.
   testTimeout: 60_000,
@@ -27,8 +30,14 @@ export default {
       ...shared,
       displayName: 'int',
       testMatch: ['<rootDir>/test/**/*.int.test.ts'],
+      globalSetup: NEEDS_NATS_SERVER,
     },
     // Separate processes (workers, agents, nats-server) under faults; each scenario checks the books.
-    { ...shared, displayName: 'chaos', testMatch: ['<rootDir>/test/chaos/**/*.chaos.test.ts'] },
+    {
+      ...shared,
+      displayName: 'chaos',
+      testMatch: ['<rootDir>/test/chaos/**/*.chaos.test.ts'],
+      globalSetup: NEEDS_NATS_SERVER,
+    },
   ],
 };

@@ -2,6 +2,7 @@
  * Worker configuration, compiled once from the environment into a frozen object with normalised units (…Ms).
  * Every problem names the variable, so an operator can fix a manifest without reading code.
  */
+import type { AgentSpec } from '../domain/index.js';
 import { ConfigError } from '../errors.js';
 
 export interface NatsConfig {
@@ -44,6 +45,8 @@ export interface WorkerConfig {
   timeoutCountsAsFailure: boolean;
   /** How often each replica looks for timed-out assignments. @default 1000 */
   sweepIntervalMs: number;
+  /** The operator's agent roster (AGENTS); undefined: heartbeats declare role and capacity. */
+  agents?: readonly AgentSpec[];
 }
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';

@@ -37,6 +37,7 @@ import { ProfileService } from './profile-service.js';
 import type { Readiness, ReadinessCheck, WorkerState } from './readiness.js';
 import { readiness } from './readiness.js';
 import { Reassigner } from './reassigner.js';
+import { RegistryService } from './registry-service.js';
 import type { Stores } from './stores.js';
 import { closeStores, openStores } from './stores.js';
 import { TaskStateService } from './task-state-service.js';
@@ -92,6 +93,7 @@ export class Worker {
   readonly #learnerLoop: ConsumerLoop;
   readonly #marks: AppliedMarks;
   readonly #reassigner: Reassigner;
+  readonly #registry: RegistryService;
   readonly #checks: readonly ReadinessCheck[];
   #state: WorkerState = 'starting';
   #lastReconnectAt = 0;
@@ -120,6 +122,14 @@ export class Worker {
     });
     this.#marks = new AppliedMarks(kg, log);
     const learner = createLearner({ kg, marks: this.#marks, profiles, capacity, tasks, metrics, ...clock });
+    this.#registry = new RegistryService({
+      nc,
+      jsm,
+      agentsKv: stores.agentsKv,
+      roster: config.agents,
+      log: log.child({ component: 'registry' }),
+      ...clock,
+    });
     this.#reassigner = new Reassigner({
       js,
       stores,
@@ -282,6 +292,7 @@ export class Worker {
       isAlive: () => this.#state === 'starting' || this.#state === 'running',
     });
     void this.#watchConnection(nc);
+    await this.#registry.start();
     await this.#assignerLoop.start();
     await this.#learnerLoop.start();
     this.#reassigner.start();
@@ -318,6 +329,7 @@ export class Worker {
     const started = Date.now();
     if (this.#state !== 'failed') this.#setState('draining', { graceMs });
     this.#log.info({ graceMs }, 'shutting down: no new messages, finishing in-flight work');
+    await this.#registry.stop();
     await this.#reassigner.stop();
     const [assignerLeft, learnerLeft] = await Promise.all([
       this.#assignerLoop.stop(graceMs),

@@ -55,6 +55,23 @@ describe('KvGroupCommit', () => {
     expect(new Set(stored.seen).size).toBe(60);
   });
 
+  it('collides when two replicas write from the same mirrored revision, and the loser retries: both land', async () => {
+    const revision = await kv.put('collide', JSON.stringify({ n: 0, seen: [] }));
+    // Both replicas' mirrors saw the same revision, so both first attempts write against it without reading.
+    const mirror = () => ({ value: { n: 0, seen: [] }, revision });
+    let conflicts = 0;
+    const options = { known: mirror, onConflict: () => (conflicts += 1) };
+    const a = new KvGroupCommit<Counter>(kv, options);
+    const b = new KvGroupCommit<Counter>(kv, options);
+    const results = await Promise.all([a.run('collide', increment(0)), b.run('collide', increment(1))]);
+    expect(conflicts).toBe(1);
+    const stored = (await kv.get('collide'))!;
+    expect(stored.revision).toBeGreaterThan(revision);
+    expect(stored.json<Counter>().n).toBe(2);
+    expect([...stored.json<Counter>().seen].sort()).toEqual([0, 1]);
+    expect([...results].sort()).toEqual([1, 2]);
+  });
+
   it('writes nothing for operations that change nothing, and still resolves them', async () => {
     let writes = 0;
     const commits = new KvGroupCommit<Counter>(kv, { onWritten: () => (writes += 1) });

@@ -6,7 +6,9 @@ import type { ProfileRecord } from '../../src/domain/index.js';
 import { computeExpertise, expertiseFromState } from '../../src/domain/index.js';
 import { rebuildCachedProfile } from '../../src/worker/profile-rebuild.js';
 import { withCrashAfterRecord } from '../support/faulty-knowledge-graph.js';
+import type { KnowledgeGraph } from '../../src/kg/knowledge-graph.js';
 import { waitFor } from '../support/wait-for.js';
+import { freePort, metric } from '../support/worker-metrics.js';
 import type { Env } from './harness.js';
 import {
   memoryKg,
@@ -27,27 +29,86 @@ afterEach(async () => {
   env = undefined;
 });
 
-async function profile(e: Env, agentId: string, taskType = 'coding'): Promise<ProfileRecord | undefined> {
+async function profileEntry(
+  e: Env,
+  agentId: string,
+  taskType = 'coding',
+): Promise<{ record: ProfileRecord; revision: number } | undefined> {
   const kv = await new Kvm(e.js).open(Buckets.profiles);
   const entry = await kv.get(profileKey(agentId, taskType));
-  return entry && entry.operation === 'PUT' ? entry.json<ProfileRecord>() : undefined;
+  return entry && entry.operation === 'PUT'
+    ? { record: entry.json<ProfileRecord>(), revision: entry.revision }
+    : undefined;
+}
+
+async function profile(e: Env, agentId: string, taskType = 'coding'): Promise<ProfileRecord | undefined> {
+  return (await profileEntry(e, agentId, taskType))?.record;
+}
+
+/**
+ * `kg` with its first full-history read (a cold-start rebuild, which the learner does inside its compare-and-swap
+ * when no profile exists yet) held until release(): a replica paused between choosing a revision and writing.
+ */
+function holdFirstHistoryRead(kg: KnowledgeGraph): {
+  kg: KnowledgeGraph;
+  readonly entered: boolean;
+  release: () => void;
+} {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let entered = false;
+  const held = new Proxy(kg, {
+    get(target, prop) {
+      if (prop === 'getAllExecutionsForTaskType') {
+        return async (agentId: string, taskType: string) => {
+          if (!entered) {
+            entered = true;
+            await gate;
+          }
+          return target.getAllExecutionsForTaskType(agentId, taskType);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return {
+    kg: held,
+    get entered() {
+      return entered;
+    },
+    release,
+  };
 }
 
 describe('learner', () => {
   it('counts a result delivered twice once, in the KG and in the profile', async () => {
     env = await startEnv();
     const kg = await memoryKg(env);
-    await startWorker(env, {}, { kg });
+    const port = await freePort();
+    await startWorker(env, { HTTP_PORT: String(port) }, { kg });
     const r = result({ agentId: 'a1', executionId: 'dup-1' });
     await publishResult(env, r);
-    await waitFor(async () => (await profile(env!, 'a1'))?.totalExecutions === 1);
+    const first = await waitFor(async () => {
+      const entry = await profileEntry(env!, 'a1');
+      return entry?.record.totalExecutions === 1 ? entry : undefined;
+    });
+    // The applied mark is batched and trails the ack: from then on a copy is known to be a duplicate.
+    await waitFor(async () => (await kg.isProfileApplied('dup-1')) === true, { what: 'the applied mark' });
     // A second copy with another Nats-Msg-Id gets past JetStream's dedupe and reaches the worker.
     await env.js.publish('vapora.results.a1', JSON.stringify(r), { msgID: 'another-id' });
+    // The copy's own outcome: handled, as a duplicate (nothing else is in flight, so this is that copy).
+    await waitFor(async () => (await metric(port, 'vapora_results_total', { outcome: 'duplicate' })) === 1, {
+      what: 'the copy to be handled as a duplicate',
+    });
+    expect(await metric(port, 'vapora_results_total', { outcome: 'recorded' })).toBe(1);
+    expect(await profileEntry(env, 'a1')).toEqual(first); // not rewritten: same revision, same record
+    expect(await kg.countExecutions('a1', 'coding')).toBe(1);
+    // And the worker still learns from the next result.
     await publishResult(env, result({ agentId: 'a1', executionId: 'after-dup' }));
     await waitFor(async () => (await profile(env!, 'a1'))?.totalExecutions === 2, {
       what: 'the later result',
     });
-    expect((await profile(env, 'a1'))!.totalExecutions).toBe(2);
     expect(await kg.countExecutions('a1', 'coding')).toBe(2);
   });
 
@@ -75,11 +136,31 @@ describe('learner', () => {
     await waitFor(async () => (await kg.isProfileApplied('crash-1')) === true, { what: 'the applied mark' });
   });
 
-  it('loses no update when two worker instances update the same profile concurrently', async () => {
+  it('loses no update when two replicas write the same profile from the same revision: the loser retries', async () => {
     env = await startEnv();
     const kg = await memoryKg(env);
-    const a = await startWorker(env, { WORKER_CONCURRENCY: '16' }, { kg });
-    const b = await startWorker(env, { WORKER_CONCURRENCY: '16' }, { kg });
+    // Replica A computes the first profile of "hot" inside its compare-and-swap (no profile yet: revision 0, rebuilt
+    // from the KG); its KG read is held there until replica B has written that profile.
+    const held = holdFirstHistoryRead(kg);
+    const portA = await freePort();
+    await startWorker(env, { HTTP_PORT: String(portA), WORKER_CONCURRENCY: '16' }, { kg: held.kg });
+    await publishResult(env, result({ agentId: 'hot', executionId: 'hot-first' }));
+    await waitFor(() => held.entered, { what: 'replica A to be inside its compare-and-swap' });
+    // B starts on the same KG and bucket: history without a cached profile, so it writes the profile first.
+    const portB = await freePort();
+    await startWorker(env, { HTTP_PORT: String(portB), WORKER_CONCURRENCY: '16' }, { kg });
+    const byB = await waitFor(async () => profileEntry(env!, 'hot'), { what: "B's profile write" });
+    expect(byB.record.totalExecutions).toBe(1);
+    held.release();
+    // A's write against revision 0 collides with B's; A reads B's value, finds its execution there, writes nothing.
+    await waitFor(async () => (await metric(portA, 'vapora_results_total', { outcome: 'recorded' })) === 1, {
+      what: 'replica A to finish the result',
+    });
+    expect(await metric(portA, 'vapora_cas_retries_total', { bucket: Buckets.profiles })).toBe(1);
+    expect(await metric(portB, 'vapora_cas_retries_total', { bucket: Buckets.profiles })).toBe(0);
+    expect(await profileEntry(env, 'hot')).toEqual(byB);
+
+    // Then both replicas take a burst on the same key: every update lands.
     const total = 120;
     await Promise.all(
       Array.from({ length: total }, (_, i) =>
@@ -89,20 +170,17 @@ describe('learner', () => {
     const record = await waitFor(
       async () => {
         const p = await profile(env!, 'hot');
-        return p?.totalExecutions === total ? p : undefined;
+        return p?.totalExecutions === total + 1 ? p : undefined;
       },
-      { timeoutMs: 45_000, what: `${total} executions in the profile` },
+      { timeoutMs: 45_000, what: `${total + 1} executions in the profile` },
     );
     expect(record.successRate).toBeCloseTo(
       computeExpertise(await kg.getAllExecutionsForTaskType('hot', 'coding'), 'coding', new Date())
         .successRate,
       9,
     );
-    // Both replicas did part of the work, and they collided on the hot key at least once.
-    const handled = (w: typeof a) => scrapeTotal(w, 'vapora_results_total');
-    expect((await handled(a)) + (await handled(b))).toBe(total);
-    expect(await handled(a)).toBeGreaterThan(0);
-    expect(await handled(b)).toBeGreaterThan(0);
+    const handled = async (port: number) => metric(port, 'vapora_results_total');
+    expect((await handled(portA)) + (await handled(portB))).toBe(total + 1);
   });
 
   it('rejects a spoofed result whose payload agentId differs from its subject', async () => {
