@@ -13,8 +13,14 @@ import { startAgent } from '../../src/agent/agent.js';
 import { loadWorkerConfig } from '../../src/config/config.js';
 import { applyTopology, loadTopology } from '../../src/bus/topology.js';
 import { Buckets, Subjects, profileKey } from '../../src/bus/subjects.js';
-import type { CapacityRecord, ExecutionResult, ProfileRecord, TaskArrived } from '../../src/domain/index.js';
-import { inFlightCount } from '../../src/domain/index.js';
+import type {
+  Assignment,
+  CapacityRecord,
+  ExecutionResult,
+  ProfileRecord,
+  TaskArrived,
+} from '../../src/domain/index.js';
+import { decide, evidenceId, fold, inFlightCount } from '../../src/domain/index.js';
 import type { KnowledgeGraph } from '../../src/kg/knowledge-graph.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
 import type { WorkerOptions } from '../../src/worker/worker.js';
@@ -104,12 +110,59 @@ export async function publishTask(env: Env, task: TaskArrived): Promise<void> {
   await env.js.publish(Subjects.taskArrived, JSON.stringify(task), { headers: h });
 }
 
+/**
+ * Publishes a result for an assignment the worker holds on record: the task record is written first, as the
+ * assigner writes it (`assign` decided on no record), unless the task already has one. A result only counts for
+ * an attempt its agent held, so this is how learning tests give the worker history without running every task
+ * through an agent. The assignment is dated just before the result's own times, so nothing is clamped.
+ */
 export async function publishResult(
   env: Env,
   result: ExecutionResult,
   subjectAgent = result.agentId,
 ): Promise<void> {
+  await recordAssignment(env, result);
+  await publishUnheldResult(env, result, subjectAgent);
+}
+
+/** Publishes a result exactly as given, with no assignment on record (what a forger would send). */
+export async function publishUnheldResult(
+  env: Env,
+  result: ExecutionResult,
+  subjectAgent = result.agentId,
+): Promise<void> {
   await env.js.publish(Subjects.result(subjectAgent), JSON.stringify(result), { msgID: result.executionId });
+}
+
+/** Writes the record of attempt `result.attempt ?? 1` held by `result.agentId`, if the task has no record yet. */
+export async function recordAssignment(env: Env, result: ExecutionResult): Promise<void> {
+  const times = [result.finishedAt, result.startedAt, new Date().toISOString()].filter(
+    (t) => t !== undefined,
+  );
+  const assignedAt = new Date(Math.min(...times.map((t) => Date.parse(t!))) - 1000);
+  const assignment: Assignment = {
+    taskId: result.taskId,
+    agentId: result.agentId,
+    taskType: result.taskType,
+    policy: 'learned',
+    score: { base: 0, expertise: 0, confidence: 0, final: 0 },
+    ranking: [],
+    reasoning: 'recorded by the test harness',
+    assignedAt: assignedAt.toISOString(),
+    attempt: result.attempt ?? 1,
+    task: { taskId: result.taskId, title: `task of type ${result.taskType}`, taskType: result.taskType },
+  };
+  const decision = decide(null, {
+    type: 'assign',
+    assignment: { ...assignment, attempt: 1 },
+    firstSeenAt: assignedAt,
+    at: assignedAt,
+  });
+  if (!decision.ok || assignment.attempt !== 1)
+    throw new Error('recordAssignment: only attempt 1 is supported');
+  const record = fold(decision.events);
+  const tasks = await new Kvm(env.js).open(Buckets.tasks);
+  await tasks.create(result.taskId, JSON.stringify(record)).catch(() => undefined); // already on record: keep it
 }
 
 export async function publishRaw(env: Env, subject: string, data: Uint8Array | string): Promise<void> {
@@ -175,13 +228,20 @@ export async function scrapeTotal(worker: Worker, metric: string): Promise<numbe
 export function result(
   overrides: Partial<ExecutionResult> & Pick<ExecutionResult, 'agentId'>,
 ): ExecutionResult {
+  const executionId = overrides.executionId ?? `ex-${Math.random().toString(36).slice(2, 10)}`;
   return {
-    executionId: `ex-${Math.random().toString(36).slice(2, 10)}`,
-    taskId: `task-${Math.random().toString(36).slice(2, 10)}`,
+    executionId,
+    // One task per result unless told otherwise, named after it so that tests can find its evidence (keyOf).
+    taskId: `task-${executionId}`,
     taskType: 'coding',
     success: true,
     durationMs: 1000,
     finishedAt: new Date().toISOString(),
     ...overrides,
   };
+}
+
+/** The KG id the worker records a result under: derived from (task, attempt, agent), never the agent's id. */
+export function keyOf(r: Pick<ExecutionResult, 'taskId' | 'agentId' | 'attempt'>): string {
+  return evidenceId(r.taskId, r.attempt ?? 1, r.agentId);
 }

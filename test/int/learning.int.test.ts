@@ -17,7 +17,7 @@ import {
   publishTask,
   readStream,
   result,
-  scrapeTotal,
+  keyOf,
   startEnv,
   startWorker,
   stopEnv,
@@ -94,7 +94,7 @@ describe('learner', () => {
       return entry?.record.totalExecutions === 1 ? entry : undefined;
     });
     // The applied mark is batched and trails the ack: from then on a copy is known to be a duplicate.
-    await waitFor(async () => (await kg.isProfileApplied('dup-1')) === true, { what: 'the applied mark' });
+    await waitFor(async () => (await kg.isProfileApplied(keyOf(r))) === true, { what: 'the applied mark' });
     // A second copy with another Nats-Msg-Id gets past JetStream's dedupe and reaches the worker.
     await env.js.publish('vapora.results.a1', JSON.stringify(r), { msgID: 'another-id' });
     // The copy's own outcome: handled, as a duplicate (nothing else is in flight, so this is that copy).
@@ -124,7 +124,8 @@ describe('learner', () => {
       }
     });
     await startWorker(env, {}, { kg: crashing });
-    await publishResult(env, result({ agentId: 'a1', executionId: 'crash-1' }));
+    const crashed = result({ agentId: 'a1', executionId: 'crash-1' });
+    await publishResult(env, crashed);
     const record = await waitFor(async () => profile(env!, 'a1'), {
       timeoutMs: 15_000,
       what: 'the redelivered result',
@@ -133,7 +134,9 @@ describe('learner', () => {
     expect(record.totalExecutions).toBe(1);
     expect(await kg.countExecutions('a1', 'coding')).toBe(1);
     // The applied mark is batched and trails the ack by a few milliseconds.
-    await waitFor(async () => (await kg.isProfileApplied('crash-1')) === true, { what: 'the applied mark' });
+    await waitFor(async () => (await kg.isProfileApplied(keyOf(crashed))) === true, {
+      what: 'the applied mark',
+    });
   });
 
   it('loses no update when two replicas write the same profile from the same revision: the loser retries', async () => {
@@ -197,7 +200,8 @@ describe('learner', () => {
     });
     expect(dead.subject).toBe('vapora.dlq.results.attacker');
     expect(dead.headers[DlqHeaders.reason]).toContain('agentId mismatch');
-    expect(await kg.getExecution('spoof-1')).toBeNull();
+    expect(await kg.getExecution(keyOf({ taskId: 'task-spoof-1', agentId: 'victim' }))).toBeNull();
+    expect(await kg.getExecution(keyOf({ taskId: 'task-spoof-1', agentId: 'attacker' }))).toBeNull();
     expect(await profile(env, 'victim')).toBeUndefined();
   });
 

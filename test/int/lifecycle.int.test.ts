@@ -11,6 +11,7 @@ import { connectKnowledgeGraph } from '../../src/kg/connect.js';
 import { waitFor } from '../support/wait-for.js';
 import type { Env } from './harness.js';
 import {
+  keyOf,
   memoryKg,
   publishResult,
   publishTask,
@@ -145,7 +146,9 @@ describe('worker lifecycle', () => {
     const kg = await connectKnowledgeGraph({ url: kgUrl });
     env.kgs.push(kg);
     for (let seq = 1; seq <= acked; seq += 1) {
-      expect(await kg.getExecution(`d-${String(seq - 1).padStart(3, '0')}`)).not.toBeNull();
+      expect(
+        await kg.getExecution(keyOf({ taskId: `task-d-${String(seq - 1).padStart(3, '0')}`, agentId: 'd' })),
+      ).not.toBeNull();
     }
     // The next replica on the same store finishes the rest, each result counted once.
     await startWorker(env, {}, { kg });

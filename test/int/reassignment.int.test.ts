@@ -4,7 +4,9 @@ import { Kvm } from '@nats-io/kv';
 import { Buckets, Streams } from '../../src/bus/subjects.js';
 import { waitFor } from '../support/wait-for.js';
 import type { Env } from './harness.js';
+import { freePort, metric } from '../support/worker-metrics.js';
 import {
+  keyOf,
   memoryKg,
   publishTask,
   readInFlight,
@@ -60,7 +62,9 @@ describe('reassignment', () => {
     const assignments = (await readStream(env, Streams.assignments)).map((m) => m.json<Assignment>());
     expect(assignments.map((a) => `${a.agentId}#${a.attempt}`).sort()).toEqual(['fine#2', 'stuck#1']);
     // The timeout counts as a failed execution of the agent that held the task.
-    const timeout = await waitFor(async () => (await kg.getExecution('slow-1-1-timeout')) ?? undefined);
+    const timeout = await waitFor(
+      async () => (await kg.getExecution(keyOf({ taskId: 'slow-1', agentId: 'stuck' }))) ?? undefined,
+    );
     expect(timeout).toMatchObject({ agentId: 'stuck', success: false, error: 'timeout' });
     const capacity = await new Kvm(env.js).open(Buckets.capacity);
     await waitFor(
@@ -72,10 +76,11 @@ describe('reassignment', () => {
     );
   });
 
-  it('records a late result from the first agent without releasing capacity twice or reassigning again', async () => {
+  it('does not count a result that arrives after its charged timeout, release capacity twice or reassign again', async () => {
     env = await startEnv();
     const kg = await memoryKg(env);
-    await startWorker(env, fast, { kg });
+    const port = await freePort();
+    await startWorker(env, { ...fast, HTTP_PORT: String(port) }, { kg });
     let release: (() => void) | undefined;
     await startTestAgent(
       env,
@@ -92,11 +97,18 @@ describe('reassignment', () => {
       return new Promise((resolve) => (hold = () => resolve({ success: true })));
     });
     await waitFor(() => taken.length === 1, { timeoutMs: 15_000, what: 'the reassignment' });
-    release!(); // the first agent finally reports
-    const late = await waitFor(async () => (await kg.getExecution('late-1-1')) ?? undefined, {
-      what: 'the late result in the KG',
+    const lateKey = keyOf({ taskId: 'late-1', agentId: 'late' });
+    const timeout = await waitFor(async () => (await kg.getExecution(lateKey)) ?? undefined, {
+      what: 'the timeout in the KG',
     });
-    expect(late).toMatchObject({ agentId: 'late', success: true });
+    release!(); // the first agent finally reports success, after the deadline
+    await waitFor(async () => (await metric(port, 'vapora_results_total', { outcome: 'superseded' })) === 1, {
+      what: 'the late result to be handled',
+    });
+    // One outcome for attempt 1: the timeout, not the late success.
+    expect(timeout).toMatchObject({ agentId: 'late', success: false, error: 'timeout', attempt: 1 });
+    expect(await kg.getExecution(lateKey)).toEqual(timeout);
+    expect(await kg.countExecutions('late', 'documentation')).toBe(1);
     expect((await taskState(env, 'late-1'))!.status).toBe('reassigned');
     expect(await readInFlight(env, 'second')).toBe(1); // still held by the live assignee
     hold!();
@@ -105,9 +117,9 @@ describe('reassignment', () => {
     expect(
       results
         .filter((r) => r.taskId === 'late-1')
-        .map((r) => r.executionId)
+        .map((r) => `${r.agentId}#${r.attempt}`)
         .sort(),
-    ).toEqual(['late-1-1', 'late-1-1-timeout', 'late-1-2']);
+    ).toEqual(['late#1', 'late#1', 'second#2']); // the late report, the worker's timeout, the live result
     expect((await readStream(env, Streams.assignments)).length).toBe(2);
   });
 
