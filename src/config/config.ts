@@ -26,28 +26,31 @@ export interface KgConfig {
   password?: string;
 }
 
+/** Each field comes from the variable named in its comment; defaults and ranges are in env-schema.ts. */
 export interface WorkerConfig {
   nats: NatsConfig;
   kg: KgConfig;
+  /** HTTP_PORT: probes and metrics; 0 picks a free port. */
   httpPort: number;
+  /** LOG_LEVEL. */
   logLevel: (typeof LOG_LEVELS)[number];
-  /** Messages processed at once per consumer in this replica. @default 16 */
+  /** WORKER_CONCURRENCY: messages processed at once per consumer in this replica. */
   concurrency: number;
-  /** Time SIGTERM allows for in-flight work before the process exits anyway. @default 20000 */
+  /** SHUTDOWN_GRACE_MS: time SIGTERM allows for in-flight work before the process exits anyway. */
   shutdownGraceMs: number;
-  /** Create or update streams, consumers and buckets at start. @default true */
+  /** APPLY_STREAMS: create or update streams, consumers and buckets at start. */
   applyStreams: boolean;
-  /** How long a task may wait for an eligible agent before it is published as unassignable. @default 300000 */
+  /** UNASSIGNABLE_AFTER_MS: how long a task may wait for an eligible agent before it is published as unassignable. */
   unassignableAfterMs: number;
-  /** Rank on the recency-weighted success rate. @default false */
+  /** USE_RECENCY: rank on the recency-weighted success rate. */
   useRecency: boolean;
-  /** Replicas for streams and buckets created at start (3 in a production cluster). @default 1 */
+  /** STREAM_REPLICAS: replicas for streams and buckets created at start (3 in a production cluster). */
   streamReplicas: number;
-  /** How long an agent may hold a task before it is reassigned (a task's `timeoutMs` overrides). @default 600000 */
+  /** ASSIGNMENT_TIMEOUT_MS: how long an agent may hold a task before it is reassigned (a task's `timeoutMs` wins). */
   assignmentTimeoutMs: number;
-  /** Record a timed-out assignment in the KG as a failed execution (error "timeout"). @default true */
+  /** TIMEOUT_COUNTS_AS_FAILURE: record a timed-out assignment in the KG as a failed execution (error "timeout"). */
   timeoutCountsAsFailure: boolean;
-  /** How often each replica looks for timed-out assignments. @default 1000 */
+  /** SWEEP_INTERVAL_MS: how often each replica looks for timed-out assignments. */
   sweepIntervalMs: number;
 }
 

@@ -40,14 +40,16 @@ export function parseEnv<K extends EnvName>(names: readonly K[], source: EnvSour
       continue;
     }
     const value = coerce(schema, raw);
-    if (value !== undefined && Value.Check(schema, value) && schemesAllowed(schema, raw))
+    if (value !== undefined && Value.Check(schema, value) && schemesAllowed(schema, raw)) {
       values[name] = value;
-    else
+    } else {
+      const shown = redactUserinfo(raw);
       problems.push({
         variable: name,
-        value: raw,
-        message: `${name}=${JSON.stringify(raw)} ${mustBe(schema)}`,
+        value: shown,
+        message: `${name}=${JSON.stringify(shown)} ${mustBe(schema)}`,
       });
+    }
   }
   for (const name of names) {
     const partner = envVariable(name).together as K | undefined;
@@ -60,6 +62,11 @@ export function parseEnv<K extends EnvName>(names: readonly K[], source: EnvSour
     }
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, values: values as Pick<EnvValues, K> };
+}
+
+/** `nats://u:secret@h` → `nats://u:***@h`: a rejected URL is printed, and logs outlive the process. */
+function redactUserinfo(value: string): string {
+  return value.replace(/\/\/([^:/@\s]*):[^@/\s]*@/g, '//$1:***@');
 }
 
 /** The string as the schema's type, or undefined when it cannot be read as one. Range checks come after. */

@@ -200,6 +200,12 @@ describe('bad values: the message names the variable, the value and what is allo
     ]);
   });
 
+  it('does not print the password of a rejected URL', () => {
+    const err = configErrorOf(() => loadNatsConfig({ NATS_URL: 'http://worker:s3cret@nats:4222' }));
+    expect(err.message).toContain('NATS_URL="http://worker:***@nats:4222" must start with one of nats://');
+    expect(err.message).not.toContain('s3cret');
+  });
+
   it('parseEnv gives the problems as data: variable, value, message', () => {
     const parsed = parseEnv(['HTTP_PORT', 'NATS_USER', 'NATS_PASS'], { HTTP_PORT: ' x ', NATS_PASS: 'p' });
     expect(parsed).toEqual({
