@@ -12,20 +12,17 @@ import type {
 } from '../domain/index.js';
 import { TaskArrivedSchema, decodeValue, expertiseFromState, inFlightCount } from '../domain/index.js';
 import { rebuildCachedProfile } from '../worker/profile-rebuild.js';
+import { loadEnv } from '../config/config.js';
+import { UsageError } from './command.js';
 import { openBucket, openKg, openNats, readAll } from './context.js';
 import { barChart, percent, progressBar, table } from './render.js';
 
 type Out = (line: string) => void;
 
-/** Bad arguments: the CLI prints the message and the command's usage, and exits 2. */
-import { UsageError } from '../errors.js';
-
-export { UsageError };
-
 export async function streamsApply(out: Out): Promise<void> {
+  const replicas = loadEnv(['STREAM_REPLICAS']).STREAM_REPLICAS;
   const ctx = await openNats('vapora-learning-cli');
   try {
-    const replicas = Number(process.env['STREAM_REPLICAS'] ?? '1') || 1;
     const reports = await applyTopology(ctx.nc, await loadTopology(), { replicas });
     out(
       table(

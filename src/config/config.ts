@@ -1,9 +1,15 @@
 /**
  * Worker configuration, compiled once from the environment into a frozen object with normalised units (…Ms).
- * Every problem names the variable, so an operator can fix a manifest without reading code.
+ * What each variable means, its default and its range live in env-schema.ts; this file only shapes the parsed
+ * values into the objects the worker, the CLI and the agent SDK take.
  */
 import type { AgentSpec } from '../domain/index.js';
+import { parseAgentSpecs } from '../domain/index.js';
 import { ConfigError } from '../errors.js';
+import type { ConfigProblem, EnvSource } from './env-parse.js';
+import { parseEnv } from './env-parse.js';
+import type { EnvName, EnvValues, LOG_LEVELS } from './env-schema.js';
+import { EnvSchema, envNamesOf } from './env-schema.js';
 
 export interface NatsConfig {
   url: string;
@@ -22,160 +28,122 @@ export interface KgConfig {
   password?: string;
 }
 
+/** Each field comes from the variable named in its comment; defaults and ranges are in env-schema.ts. */
 export interface WorkerConfig {
   nats: NatsConfig;
   kg: KgConfig;
+  /** HTTP_PORT: probes and metrics; 0 picks a free port. */
   httpPort: number;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** Messages processed at once per consumer in this replica. @default 16 */
+  /** LOG_LEVEL. */
+  logLevel: (typeof LOG_LEVELS)[number];
+  /** WORKER_CONCURRENCY: messages processed at once per consumer in this replica. */
   concurrency: number;
-  /** Time SIGTERM allows for in-flight work before the process exits anyway. @default 20000 */
+  /** SHUTDOWN_GRACE_MS: time SIGTERM allows for in-flight work before the process exits anyway. */
   shutdownGraceMs: number;
-  /** Create or update streams, consumers and buckets at start. @default true */
+  /** APPLY_STREAMS: create or update streams, consumers and buckets at start. */
   applyStreams: boolean;
-  /** How long a task may wait for an eligible agent before it is published as unassignable. @default 300000 */
+  /** UNASSIGNABLE_AFTER_MS: how long a task may wait for an eligible agent before it is published as unassignable. */
   unassignableAfterMs: number;
-  /** Rank on the recency-weighted success rate. @default false */
+  /** USE_RECENCY: rank on the recency-weighted success rate. */
   useRecency: boolean;
-  /** Replicas for streams and buckets created at start (3 in a production cluster). @default 1 */
+  /** STREAM_REPLICAS: replicas for streams and buckets created at start (3 in a production cluster). */
   streamReplicas: number;
-  /** How long an agent may hold a task before it is reassigned (a task's `timeoutMs` overrides). @default 600000 */
+  /** ASSIGNMENT_TIMEOUT_MS: how long an agent may hold a task before it is reassigned (a task's `timeoutMs` wins). */
   assignmentTimeoutMs: number;
-  /** Record a timed-out assignment in the KG as a failed execution (error "timeout"). @default true */
+  /** TIMEOUT_COUNTS_AS_FAILURE: record a timed-out assignment in the KG as a failed execution (error "timeout"). */
   timeoutCountsAsFailure: boolean;
-  /** How often each replica looks for timed-out assignments. @default 1000 */
+  /** SWEEP_INTERVAL_MS: how often each replica looks for timed-out assignments. */
   sweepIntervalMs: number;
   /** The operator's agent roster (AGENTS); undefined: heartbeats declare role and capacity. */
   agents?: readonly AgentSpec[];
 }
 
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
-export const DEFAULT_SURREAL_URL = 'surrealkv://.vapora/kg';
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type { ConfigProblem, EnvSource } from './env-parse.js';
+export type { EnvName, EnvValues } from './env-schema.js';
 
-type Env = Readonly<Record<string, string | undefined>>;
+export const DEFAULT_NATS_URL: string = EnvSchema.properties.NATS_URL.default;
+export const DEFAULT_SURREAL_URL: string = EnvSchema.properties.SURREAL_URL.default;
 
-class EnvReader {
-  readonly problems: string[] = [];
-  constructor(private readonly env: Env) {}
+const NATS_VARS = envNamesOf('nats');
+const KG_VARS = envNamesOf('kg');
+const WORKER_VARS = envNamesOf('nats', 'kg', 'worker');
 
-  string(name: string): string | undefined {
-    const value = this.env[name];
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-  }
-
-  integer(name: string, fallback: number, min: number, max: number): number {
-    const raw = this.string(name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      this.problems.push(`${name}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);
-      return fallback;
-    }
-    return value;
-  }
-
-  boolean(name: string, fallback: boolean): boolean {
-    const raw = this.string(name)?.toLowerCase();
-    if (raw === undefined) return fallback;
-    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-    this.problems.push(`${name}=${JSON.stringify(raw)} must be true or false`);
-    return fallback;
-  }
-
-  url(name: string, fallback: string, schemes: readonly string[]): string {
-    const raw = this.string(name) ?? fallback;
-    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(raw)?.[1]?.toLowerCase();
-    if (!scheme || !schemes.includes(scheme)) {
-      this.problems.push(
-        `${name}=${JSON.stringify(raw)} must start with one of ${schemes.map((s) => `${s}://`).join(', ')}`,
-      );
-    }
-    return raw;
-  }
+/**
+ * The named variables, parsed and checked, or a ConfigError listing every problem (one line, `; `-separated).
+ * For commands that read a variable or two outside the three configs below (`streams apply`: STREAM_REPLICAS).
+ */
+export function loadEnv<K extends EnvName>(
+  names: readonly K[],
+  env: EnvSource = process.env,
+): Readonly<Pick<EnvValues, K>> {
+  const parsed = parseEnv(names, env);
+  if (!parsed.ok) throw configError(parsed.problems);
+  return Object.freeze(parsed.values);
 }
 
-/** Parses NATS connection settings; shared by the worker, the CLI and the agent SDK. */
-export function natsConfigFromEnv(reader: EnvReader): NatsConfig {
-  const url = reader.url('NATS_URL', DEFAULT_NATS_URL, ['nats', 'tls', 'ws', 'wss']);
-  const user = reader.string('NATS_USER');
-  const pass = reader.string('NATS_PASS');
-  if ((user === undefined) !== (pass === undefined))
-    reader.problems.push('NATS_USER and NATS_PASS must be set together');
-  const tls = {
-    caFile: reader.string('NATS_TLS_CA'),
-    certFile: reader.string('NATS_TLS_CERT'),
-    keyFile: reader.string('NATS_TLS_KEY'),
-  };
-  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
-    reader.problems.push('NATS_TLS_CERT and NATS_TLS_KEY must be set together');
-  }
-  const hasTls = tls.caFile !== undefined || tls.certFile !== undefined;
-  return omitUndefined({
-    url,
-    user,
-    pass,
-    token: reader.string('NATS_TOKEN'),
-    credsFile: reader.string('NATS_CREDS'),
-    tls: hasTls ? omitUndefined(tls) : undefined,
+export function loadWorkerConfig(env: EnvSource = process.env): Readonly<WorkerConfig> {
+  const v = loadEnv(WORKER_VARS, env);
+  const agents = v.AGENTS === undefined ? undefined : rosterOf(v.AGENTS);
+  return deepFreeze({
+    ...(agents ? { agents } : {}),
+    nats: natsConfig(v),
+    kg: kgConfig(v),
+    httpPort: v.HTTP_PORT,
+    logLevel: v.LOG_LEVEL,
+    concurrency: v.WORKER_CONCURRENCY,
+    shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
+    applyStreams: v.APPLY_STREAMS,
+    unassignableAfterMs: v.UNASSIGNABLE_AFTER_MS,
+    useRecency: v.USE_RECENCY,
+    streamReplicas: v.STREAM_REPLICAS,
+    assignmentTimeoutMs: v.ASSIGNMENT_TIMEOUT_MS,
+    timeoutCountsAsFailure: v.TIMEOUT_COUNTS_AS_FAILURE,
+    sweepIntervalMs: v.SWEEP_INTERVAL_MS,
   });
-}
-
-export function kgConfigFromEnv(reader: EnvReader): KgConfig {
-  return omitUndefined({
-    url: reader.url('SURREAL_URL', DEFAULT_SURREAL_URL, ['mem', 'surrealkv', 'ws', 'wss', 'http', 'https']),
-    namespace: reader.string('SURREAL_NS') ?? 'vapora',
-    database: reader.string('SURREAL_DB') ?? 'kg',
-    username: reader.string('SURREAL_USER'),
-    password: reader.string('SURREAL_PASS'),
-  });
-}
-
-export function loadWorkerConfig(env: Env = process.env): Readonly<WorkerConfig> {
-  const reader = new EnvReader(env);
-  const logLevel = (reader.string('LOG_LEVEL') ?? 'info').toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    reader.problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(', ')}`);
-  }
-  const config: WorkerConfig = {
-    nats: natsConfigFromEnv(reader),
-    kg: kgConfigFromEnv(reader),
-    httpPort: reader.integer('HTTP_PORT', 8080, 0, 65535),
-    logLevel: (LOG_LEVELS as readonly string[]).includes(logLevel)
-      ? (logLevel as WorkerConfig['logLevel'])
-      : 'info',
-    concurrency: reader.integer('WORKER_CONCURRENCY', 16, 1, 1024),
-    shutdownGraceMs: reader.integer('SHUTDOWN_GRACE_MS', 20_000, 0, 600_000),
-    applyStreams: reader.boolean('APPLY_STREAMS', true),
-    unassignableAfterMs: reader.integer('UNASSIGNABLE_AFTER_MS', 300_000, 0, 7 * 86_400_000),
-    useRecency: reader.boolean('USE_RECENCY', false),
-    streamReplicas: reader.integer('STREAM_REPLICAS', 1, 1, 5),
-    assignmentTimeoutMs: reader.integer('ASSIGNMENT_TIMEOUT_MS', 600_000, 100, 30 * 86_400_000),
-    timeoutCountsAsFailure: reader.boolean('TIMEOUT_COUNTS_AS_FAILURE', true),
-    sweepIntervalMs: reader.integer('SWEEP_INTERVAL_MS', 1000, 50, 600_000),
-  };
-  if (reader.problems.length > 0) {
-    throw new ConfigError(`invalid configuration: ${reader.problems.join('; ')}`);
-  }
-  return deepFreeze(config);
 }
 
 /** NATS settings alone, for the CLI and the agent SDK. */
-export function loadNatsConfig(env: Env = process.env): Readonly<NatsConfig> {
-  const reader = new EnvReader(env);
-  const nats = natsConfigFromEnv(reader);
-  if (reader.problems.length > 0)
-    throw new ConfigError(`invalid configuration: ${reader.problems.join('; ')}`);
-  return deepFreeze(nats);
+export function loadNatsConfig(env: EnvSource = process.env): Readonly<NatsConfig> {
+  return deepFreeze(natsConfig(loadEnv(NATS_VARS, env)));
 }
 
-export function loadKgConfig(env: Env = process.env): Readonly<KgConfig> {
-  const reader = new EnvReader(env);
-  const kg = kgConfigFromEnv(reader);
-  if (reader.problems.length > 0)
-    throw new ConfigError(`invalid configuration: ${reader.problems.join('; ')}`);
-  return deepFreeze(kg);
+export function loadKgConfig(env: EnvSource = process.env): Readonly<KgConfig> {
+  return deepFreeze(kgConfig(loadEnv(KG_VARS, env)));
+}
+
+function rosterOf(text: string): AgentSpec[] {
+  try {
+    return parseAgentSpecs(text);
+  } catch (err) {
+    throw configError([{ variable: 'AGENTS', value: text, message: `AGENTS: ${(err as Error).message}` }]);
+  }
+}
+
+function configError(problems: readonly ConfigProblem[]): ConfigError {
+  return new ConfigError(`invalid configuration: ${problems.map((p) => p.message).join('; ')}`);
+}
+
+function natsConfig(v: Pick<EnvValues, (typeof NATS_VARS)[number]>): NatsConfig {
+  const tls = omitUndefined({ caFile: v.NATS_TLS_CA, certFile: v.NATS_TLS_CERT, keyFile: v.NATS_TLS_KEY });
+  const hasTls = tls.caFile !== undefined || tls.certFile !== undefined;
+  return omitUndefined({
+    url: v.NATS_URL,
+    user: v.NATS_USER,
+    pass: v.NATS_PASS,
+    token: v.NATS_TOKEN,
+    credsFile: v.NATS_CREDS,
+    tls: hasTls ? tls : undefined,
+  });
+}
+
+function kgConfig(v: Pick<EnvValues, (typeof KG_VARS)[number]>): KgConfig {
+  return omitUndefined({
+    url: v.SURREAL_URL,
+    namespace: v.SURREAL_NS,
+    database: v.SURREAL_DB,
+    username: v.SURREAL_USER,
+    password: v.SURREAL_PASS,
+  });
 }
 
 function omitUndefined<T extends object>(value: T): T {

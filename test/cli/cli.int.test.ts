@@ -3,7 +3,7 @@
  * nats-server and, for `profiles rebuild`, an embedded surrealkv store written by an in-process worker.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { Buckets, Streams, Subjects, profileKey } from '../../src/bus/subjects.js';
 import { loadTopology } from '../../src/bus/topology.js';
+import { envNamesOf } from '../../src/config/env-schema.js';
 import type { ProfileRecord } from '../../src/domain/index.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
 import type { NatsServerHandle } from '../support/nats-server.js';
@@ -133,6 +134,41 @@ describe('usage', () => {
       expect(run.code).toBe(0);
       expect(run.stdout.startsWith(usage)).toBe(true);
       expect(run.stderr).toBe('');
+    },
+  );
+
+  it.concurrent.each([['--version'], ['-V']])('%s prints the package version and exits 0', async (flag) => {
+    const { version } = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const run = await runCli([flag]);
+    expect(run).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it.concurrent('worker --help lists every variable the worker reads', async () => {
+    const run = await runCli(['worker', '--help']);
+    expect(run.code).toBe(0);
+    for (const name of envNamesOf('nats', 'kg', 'worker'))
+      expect(run.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+  });
+
+  it.concurrent(
+    'worker with bad variables exits 1 with every problem on one line, before connecting',
+    async () => {
+      const run = await runCli(['worker'], {
+        HTTP_PORT: 'eighty',
+        WORKER_CONCURRENCY: '0',
+        APPLY_STREAMS: 'maybe',
+      });
+      expect(run.code).toBe(1);
+      const lines = run.stderr.trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toBe(
+        'error: invalid configuration: HTTP_PORT="eighty" must be an integer from 0 to 65535; ' +
+          'WORKER_CONCURRENCY="0" must be an integer from 1 to 1024; ' +
+          'APPLY_STREAMS="maybe" must be true or false (also 1, true, yes, on, 0, false, no, off)',
+      );
+      expect(run.stdout).toBe('');
     },
   );
 

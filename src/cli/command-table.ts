@@ -1,0 +1,164 @@
+/** Every `vapora-learning` command, defined once: this table drives parsing, usage, help and dispatch. */
+import { existsSync } from 'node:fs';
+import { envNamesOf } from '../config/env-schema.js';
+import type { Command } from './command.js';
+import { UsageError, defineCommand } from './command.js';
+import {
+  agentsList,
+  curve,
+  profilesRebuild,
+  profilesShow,
+  streamsApply,
+  tasksPublish,
+  tasksShow,
+} from './commands.js';
+import { runWorkerCommand } from './worker-command.js';
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+const NATS_ENV = envNamesOf('nats');
+const WORKER_ENV = envNamesOf('nats', 'kg', 'worker');
+
+/** `--tasks abc` gave NaN (a report of NaN%), `--agents abc` no agents at all (the demo waited forever). */
+function positiveInt(option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`${option} needs a positive integer, got '${value}'`);
+  return n;
+}
+
+export const COMMANDS: readonly Command[] = [
+  defineCommand({
+    name: 'worker',
+    summary: 'run a worker replica (assigner + learner consumers, probes on HTTP_PORT)',
+    description:
+      'Runs one stateless worker replica until SIGTERM/SIGINT, then drains within SHUTDOWN_GRACE_MS.\n' +
+      'An invalid variable stops it before it connects, with every problem listed.',
+    env: WORKER_ENV,
+    run: () => runWorkerCommand(),
+  }),
+  defineCommand({
+    name: 'demo',
+    summary: 'run the end-to-end demo: NATS, KG, worker, simulated agents, 2,000 tasks',
+    description:
+      'Starts a private nats-server when none answers at NATS_URL, an embedded KG under .vapora/, a worker and\n' +
+      'simulated agents with hidden skills, publishes tasks and reports what was learned. Unless set, HTTP_PORT\n' +
+      'is 0 (a free port) and LOG_LEVEL is warn.',
+    options: {
+      tasks: { type: 'string', value: 'N', description: 'tasks to publish (default 2000)' },
+      agents: { type: 'string', value: 'N', description: 'simulated agents, 2 to 6 (default 6)' },
+    },
+    env: WORKER_ENV,
+    run: async ({ options }) => {
+      const tasks = positiveInt('--tasks', options.tasks);
+      const agents = positiveInt('--agents', options.agents);
+      const { runDemo } = await import('../demo/demo.js');
+      return runDemo({
+        ...(tasks !== undefined ? { tasks } : {}),
+        ...(agents !== undefined ? { agents } : {}),
+      });
+    },
+  }),
+  defineCommand({
+    name: 'streams apply',
+    summary: 'create or update streams, consumers and KV buckets (idempotent)',
+    description:
+      'Applies streams/*.json to the NATS server and prints what was created, updated or unchanged.',
+    env: [...NATS_ENV, 'STREAM_REPLICAS'],
+    run: () => streamsApply(out),
+  }),
+  defineCommand({
+    name: 'tasks publish',
+    summary: 'publish a task on vapora.tasks.arrived',
+    description:
+      'Publishes one task with Nats-Msg-Id = its taskId, so publishing the same --id twice stores it once.',
+    options: {
+      title: { type: 'string', value: 'TITLE', description: 'what the task is', required: true },
+      description: { type: 'string', value: 'TEXT', description: 'longer text, used to infer the task type' },
+      type: { type: 'string', value: 'TYPE', description: 'task type (inferred from the text when absent)' },
+      role: { type: 'string', value: 'ROLE', description: 'only agents with this role may take it' },
+      candidates: { type: 'string', value: 'a,b', description: 'only these agents (comma-separated ids)' },
+      id: { type: 'string', value: 'ID', description: 'taskId (a new UUID when absent); one subject token' },
+    },
+    env: NATS_ENV,
+    run: async ({ options }) => {
+      const candidates = options.candidates
+        ?.split(',')
+        .map((c) => c.trim())
+        .filter(Boolean);
+      await tasksPublish(
+        {
+          title: options.title,
+          ...(options.description ? { description: options.description } : {}),
+          ...(options.type ? { type: options.type } : {}),
+          ...(options.role ? { role: options.role } : {}),
+          ...(candidates ? { candidates } : {}),
+          ...(options.id ? { id: options.id } : {}),
+        },
+        out,
+      );
+    },
+  }),
+  defineCommand({
+    name: 'tasks show',
+    summary:
+      "a task's assignment state and history (assigned, timed out, reassigned, completed, unassignable)",
+    description: 'Exits 1 when the worker has no state for the task.',
+    args: [{ name: 'taskId', description: 'the task', required: true }],
+    env: NATS_ENV,
+    run: async ({ args }) => ((await tasksShow(args.taskId, out)) ? 0 : 1),
+  }),
+  defineCommand({
+    name: 'agents list',
+    summary: 'registered agents with load and last heartbeat',
+    env: NATS_ENV,
+    run: () => agentsList(out),
+  }),
+  defineCommand({
+    name: 'profiles show',
+    summary: 'cached learning profiles as a table',
+    args: [{ name: 'agentId', description: 'only the profiles of this agent' }],
+    env: NATS_ENV,
+    run: ({ args }) => profilesShow(args.agentId, out),
+  }),
+  defineCommand({
+    name: 'profiles rebuild',
+    summary: 'recompute every cached profile from the knowledge graph',
+    description:
+      'Reads every (agent, task type) history from the KG at SURREAL_URL and rewrites vapora_profiles.\n' +
+      'Stop the workers first when the KG is an embedded store (one process per store).',
+    env: envNamesOf('nats', 'kg'),
+    run: () => profilesRebuild(out, process.stdout.isTTY === true),
+  }),
+  defineCommand({
+    name: 'curve',
+    summary: 'draw a learning curve in the terminal',
+    args: [
+      { name: 'agentId', description: 'the agent', required: true },
+      { name: 'taskType', description: 'the task type', required: true },
+    ],
+    env: NATS_ENV,
+    run: ({ args }) => curve(args.agentId, args.taskType, out),
+  }),
+  defineCommand({
+    name: 'validate deploy',
+    summary: 'check k8s/ and provisioning/ (schemas, references, agreement)',
+    description:
+      'Validates the Kubernetes manifests and the Provisioning workspace; prints file: key: problem lines.',
+    args: [{ name: 'rootDir', description: 'repository root (default: the current directory)' }],
+    run: async ({ args }) => {
+      // A development tool (tools/deploy), not shipped: found only when running from a source checkout via tsx.
+      // Imported by URL, not by a literal specifier, so tsc never pulls the tool (or its libraries) into dist/.
+      const entry = new URL('../../tools/deploy/main.ts', import.meta.url);
+      if (!import.meta.url.endsWith('.ts') || !existsSync(entry)) {
+        process.stderr.write(
+          'error: validate deploy is a development tool; run `npm run validate:deploy` from a source checkout\n',
+        );
+        return 1;
+      }
+      const tool = (await import(entry.href)) as { runValidateDeploy(rootDir: string): Promise<number> };
+      return tool.runValidateDeploy(args.rootDir ?? process.cwd());
+    },
+  }),
+];
