@@ -7,6 +7,8 @@ export const ErrorCodes = {
   NatsUnavailable: 'NATS_UNAVAILABLE',
   KgUnavailable: 'KG_UNAVAILABLE',
   TopologyMissing: 'TOPOLOGY_MISSING',
+  TopologyInvalid: 'TOPOLOGY_INVALID',
+  TopologyRefused: 'TOPOLOGY_REFUSED',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
