@@ -19,8 +19,10 @@ export const ErrorCodes = {
   KgRequestFailed: 'KG_REQUEST_FAILED',
   /** A stream, consumer or bucket the worker needs does not exist. */
   TopologyMissing: 'TOPOLOGY_MISSING',
-  /** A stream or bucket differs from streams/ in a setting the server will not change. */
-  TopologyConflict: 'TOPOLOGY_CONFLICT',
+  /** streams/ holds a declaration that cannot be applied (e.g. a stream without max_bytes). */
+  TopologyInvalid: 'TOPOLOGY_INVALID',
+  /** A stream, consumer or bucket differs from streams/ in a setting the server will not change. */
+  TopologyRefused: 'TOPOLOGY_REFUSED',
   /** A compare-and-swap kept losing: a hot key under more contention than the retry budget. */
   CasExhausted: 'CAS_EXHAUSTED',
   /** An event that the task lifecycle's transition table does not allow: a bug, never input. */

@@ -1,55 +1,54 @@
 /**
  * Streams, consumers and KV buckets are data (`streams/*.json`, in NATS API field names and units); this module
- * applies them idempotently: create what is missing, update what exists, leave the rest alone.
+ * applies them idempotently: create what is missing, update what has drifted, and fail, naming the setting,
+ * when the server will not take an update. Drift is never reported as `unchanged`: after an update the server's
+ * config is read back and compared again.
  */
 import { readFile } from 'node:fs/promises';
-import type { ConsumerConfig, JetStreamManager, StreamConfig } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { KvOptions } from '@nats-io/kv';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { isConsumerNotFound, isStreamNotFound } from './errors.js';
+import { bucketDrift, configDrift, formatChange, type Drift } from './topology-diff.js';
+import { TopologyInvalidError, TopologyRefusedError } from './topology-errors.js';
+import {
+  bucketStreamName,
+  checkTopology,
+  type BucketSpec,
+  type ConsumerSpec,
+  type StreamSpec,
+  type Topology,
+} from './topology-spec.js';
 
-export interface ConsumerSpec {
-  stream: string;
-  config: Partial<ConsumerConfig> & { durable_name: string };
-}
-
-export interface BucketSpec {
-  name: string;
-  description?: string;
-  history?: number;
-  ttl_ms?: number;
-  max_value_size?: number;
-  storage?: 'file' | 'memory';
-  replicas?: number;
-}
-
-export interface Topology {
-  streams: (Partial<StreamConfig> & { name: string })[];
-  consumers: ConsumerSpec[];
-  buckets: BucketSpec[];
-}
+export type { BucketSpec, ConsumerSpec, StreamSpec, Topology } from './topology-spec.js';
 
 export type ApplyAction = 'created' | 'updated' | 'unchanged';
 export interface ApplyReport {
   kind: 'stream' | 'consumer' | 'bucket';
   name: string;
   action: ApplyAction;
+  /** For `updated`: each changed setting as `name old → new` (streams/ names and units). */
+  changes: string[];
 }
 
 /** Directory holding streams.json, consumers.json and buckets.json (shipped with the package). */
 export const DEFAULT_TOPOLOGY_DIR = new URL('../../streams/', import.meta.url);
 
+/** Reads streams/ and checks it (every stream and bucket bounded in bytes, …); throws TopologyInvalidError. */
 export async function loadTopology(dir: URL | string = DEFAULT_TOPOLOGY_DIR): Promise<Topology> {
   const base = typeof dir === 'string' ? new URL(`file://${dir.endsWith('/') ? dir : `${dir}/`}`) : dir;
   const read = async <T>(file: string): Promise<T> =>
     JSON.parse(await readFile(new URL(file, base), 'utf8')) as T;
-  return {
+  const topology: Topology = {
     streams: await read('streams.json'),
     consumers: await read('consumers.json'),
     buckets: await read('buckets.json'),
   };
+  const problems = checkTopology(topology);
+  if (problems.length > 0) throw new TopologyInvalidError(problems);
+  return topology;
 }
 
 export interface ApplyOptions {
@@ -66,55 +65,51 @@ export async function applyTopology(
   const reports: ApplyReport[] = [];
   for (const spec of topology.streams) {
     const config = options.replicas ? { ...spec, num_replicas: options.replicas } : spec;
-    reports.push({ kind: 'stream', name: spec.name, action: await applyStream(jsm, config) });
+    reports.push(await applyStream(jsm, config));
   }
-  for (const spec of topology.consumers) {
-    reports.push({
-      kind: 'consumer',
-      name: `${spec.stream}/${spec.config.durable_name}`,
-      action: await applyConsumer(jsm, spec),
-    });
-  }
+  for (const spec of topology.consumers) reports.push(await applyConsumer(jsm, spec));
   const kvm = new Kvm(jetstream(nc));
-  for (const spec of topology.buckets) {
-    reports.push({
-      kind: 'bucket',
-      name: spec.name,
-      action: await applyBucket(jsm, kvm, spec, options.replicas),
-    });
-  }
+  for (const spec of topology.buckets) reports.push(await applyBucket(jsm, kvm, spec, options.replicas));
   return reports;
 }
 
-async function applyStream(
-  jsm: JetStreamManager,
-  config: Partial<StreamConfig> & { name: string },
-): Promise<ApplyAction> {
+const created = (kind: ApplyReport['kind'], name: string): ApplyReport => ({
+  kind,
+  name,
+  action: 'created',
+  changes: [],
+});
+
+async function applyStream(jsm: JetStreamManager, config: StreamSpec): Promise<ApplyReport> {
+  let actual: object;
   try {
-    const info = await jsm.streams.info(config.name);
-    if (isSubset(config, info.config)) return 'unchanged';
-    const { name: _name, retention: _retention, storage: _storage, ...mutable } = config;
-    await jsm.streams.update(config.name, mutable);
-    return 'updated';
+    actual = (await jsm.streams.info(config.name)).config;
   } catch (err) {
     if (!isStreamNotFound(err)) throw err;
     await jsm.streams.add(config);
-    return 'created';
+    return created('stream', config.name);
   }
+  return reconcile('stream', config.name, configDrift(config, actual), async (patch) => {
+    // nats.js merges the patch onto the server's current config, so settings streams/ leaves out are kept.
+    const info = await jsm.streams.update(config.name, patch);
+    return configDrift(config, info.config);
+  });
 }
 
-async function applyConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<ApplyAction> {
+async function applyConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<ApplyReport> {
+  const name = `${spec.stream}/${spec.config.durable_name}`;
+  let actual: object;
   try {
-    const info = await jsm.consumers.info(spec.stream, spec.config.durable_name);
-    if (isSubset(spec.config, info.config)) return 'unchanged';
-    const { durable_name: _d, deliver_policy: _p, replay_policy: _r, ...mutable } = spec.config;
-    await jsm.consumers.update(spec.stream, spec.config.durable_name, mutable);
-    return 'updated';
+    actual = (await jsm.consumers.info(spec.stream, spec.config.durable_name)).config;
   } catch (err) {
     if (!isConsumerNotFound(err)) throw err;
     await jsm.consumers.add(spec.stream, spec.config);
-    return 'created';
+    return created('consumer', name);
   }
+  return reconcile('consumer', name, configDrift(spec.config, actual), async (patch) => {
+    const info = await jsm.consumers.update(spec.stream, spec.config.durable_name, patch);
+    return configDrift(spec.config, info.config);
+  });
 }
 
 async function applyBucket(
@@ -122,37 +117,76 @@ async function applyBucket(
   kvm: Kvm,
   spec: BucketSpec,
   replicas?: number,
-): Promise<ApplyAction> {
-  const streamName = `KV_${spec.name}`;
-  let exists = true;
+): Promise<ApplyReport> {
+  const stream = bucketStreamName(spec.name);
+  let actual: object;
   try {
-    await jsm.streams.info(streamName);
+    actual = (await jsm.streams.info(stream)).config;
   } catch (err) {
     if (!isStreamNotFound(err)) throw err;
-    exists = false;
+    const options: Partial<KvOptions> = {
+      history: spec.history ?? 1,
+      storage: spec.storage === 'memory' ? 'memory' : 'file',
+      replicas: replicas ?? spec.replicas ?? 1,
+      maxValueSize: spec.max_value_size,
+      max_bytes: spec.max_bytes,
+      ...(spec.description ? { description: spec.description } : {}),
+      ...(spec.ttl_ms ? { ttl: spec.ttl_ms } : {}),
+    };
+    await kvm.create(spec.name, options);
+    return created('bucket', spec.name);
   }
-  if (exists) return 'unchanged';
-  const options: Partial<KvOptions> = {
-    history: spec.history ?? 1,
-    storage: spec.storage === 'memory' ? 'memory' : 'file',
-    replicas: replicas ?? spec.replicas ?? 1,
-    ...(spec.description ? { description: spec.description } : {}),
-    ...(spec.ttl_ms ? { ttl: spec.ttl_ms } : {}),
-    ...(spec.max_value_size ? { maxValueSize: spec.max_value_size } : {}),
-  };
-  await kvm.create(spec.name, options);
-  return 'created';
+  // A bucket is its stream: the same update API, with buckets.json's settings mapped onto stream fields.
+  return reconcile('bucket', spec.name, bucketDrift(spec, replicas, actual), async (patch) => {
+    const info = await jsm.streams.update(stream, patch);
+    return bucketDrift(spec, replicas, info.config);
+  });
 }
 
-/** True when every field the spec sets has the same value on the server (the server adds default values). */
-function isSubset(spec: object, actual: object): boolean {
-  const server = actual as Record<string, unknown>;
-  return Object.entries(spec).every(([key, value]) => JSON.stringify(server[key]) === JSON.stringify(value));
+/**
+ * Sends the drift's patch and checks the server's answer. A refusal (an immutable setting such as storage or
+ * retention, replicas the cluster cannot place) or an update the server accepted without applying both fail
+ * with the target and the settings named: reporting them as done would leave the drift in place unseen.
+ */
+async function reconcile(
+  kind: ApplyReport['kind'],
+  name: string,
+  drift: Drift,
+  update: (patch: Record<string, unknown>) => Promise<Drift>,
+): Promise<ApplyReport> {
+  if (drift.changes.length === 0) return { kind, name, action: 'unchanged', changes: [] };
+  const changes = drift.changes.map(formatChange);
+  const settings = drift.changes.map((c) => c.setting);
+  let after: Drift;
+  try {
+    after = await update(drift.patch);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError)) throw err;
+    throw new TopologyRefusedError(
+      kind,
+      name,
+      settings,
+      `streams apply: ${kind} ${name}: the server refused to change ${changes.join(', ')}: ${err.message}`,
+      { cause: err },
+    );
+  }
+  if (after.changes.length > 0) {
+    throw new TopologyRefusedError(
+      kind,
+      name,
+      after.changes.map((c) => c.setting),
+      `streams apply: ${kind} ${name}: the server accepted the update but still holds ${after.changes.map(formatChange).join(', ')}`,
+    );
+  }
+  return { kind, name, action: 'updated', changes };
 }
 
 /** Names of streams and buckets that are missing (readiness probe). */
 export async function missingTopology(jsm: JetStreamManager, topology: Topology): Promise<string[]> {
-  const names = [...topology.streams.map((s) => s.name), ...topology.buckets.map((b) => `KV_${b.name}`)];
+  const names = [
+    ...topology.streams.map((s) => s.name),
+    ...topology.buckets.map((b) => bucketStreamName(b.name)),
+  ];
   const missing: string[] = [];
   for (const name of names) {
     try {

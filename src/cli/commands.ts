@@ -30,6 +30,7 @@ export async function streamsApply(out: Out): Promise<void> {
         reports.map((r) => [r.kind, r.name, r.action]),
       ),
     );
+    for (const r of reports) if (r.changes.length > 0) out(`${r.kind} ${r.name}: ${r.changes.join(', ')}`);
   } finally {
     await ctx.close();
   }

@@ -529,9 +529,11 @@ async function scenario5(): Promise<void> {
       watch.start();
       const maxPayload = s.bus.nc.info?.max_payload ?? 1024 * 1024;
       const agentIds = s.agentSpecs.map((a) => a.agentId);
+      // VAPORA_RESULTS takes messages up to its max_msg_size (streams/README.md); larger ones are refused at publish.
+      const resultsLimit = (await s.bus.jsm.streams.info(Streams.results)).config.max_msg_size;
       const bad = [
         ...badMessages(perSubject, Subjects.taskArrived, agentIds, maxPayload),
-        ...badMessages(perSubject, 'vapora.results.*', agentIds, maxPayload),
+        ...badMessages(perSubject, 'vapora.results.*', agentIds, Math.min(maxPayload, resultsLimit)),
       ];
       const tasks = Array.from({ length: n }, (_, i) => taskFor(i, 's5'));
       const taskIds = tasks.map((t) => t.taskId);
@@ -625,13 +627,17 @@ async function scenario5b(): Promise<void> {
       const maxPayload = s.bus.nc.info?.max_payload ?? 1024 * 1024;
       const t0 = Date.now();
       const sent: { subject: string; data: Uint8Array }[] = [];
-      for (const subject of [Subjects.taskArrived, 'vapora.results.ag1']) {
+      for (const [subject, stream] of [
+        [Subjects.taskArrived, Streams.tasks],
+        ['vapora.results.ag1', Streams.results],
+      ] as const) {
         const h = headers();
         h.set('Chaos-Bad', subject);
         // README: "a message that fitted the server's size limit still fits" in the DLQ. Payload + our header
-        // = max_payload minus a few bytes of slack for the header framing.
+        // = the limit (max_payload, or the stream's smaller max_msg_size) minus slack for the header framing.
+        const limit = Math.min(maxPayload, (await s.bus.jsm.streams.info(stream)).config.max_msg_size);
         const data = new TextEncoder().encode(
-          `{"taskId": "x", "title": ${JSON.stringify('t'.repeat(maxPayload - 200))}}`,
+          `{"taskId": "x", "title": ${JSON.stringify('t'.repeat(limit - 200))}}`,
         );
         await s.bus.js.publish(subject, data, { headers: h });
         sent.push({ subject, data });

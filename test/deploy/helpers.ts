@@ -8,7 +8,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 
 export async function copyDeployTree(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'vapora-deploy-'));
-  for (const part of ['k8s', 'provisioning']) {
+  for (const part of ['k8s', 'provisioning', 'streams']) {
     await cp(path.join(REPO_ROOT, part), path.join(dir, part), { recursive: true });
   }
   return dir;

@@ -301,6 +301,74 @@ const cases: Case[] = [
     key: 'resources[1]',
     problem: /holds a Secret/,
   },
+  // --- production replication (issue 10: R3 streams and buckets)
+  {
+    name: 'prod overlay without STREAM_REPLICAS',
+    breakIt: (r) => replaceIn(r, 'k8s/overlays/prod/kustomization.yaml', /^\s*- STREAM_REPLICAS=3\n/m, ''),
+    file: 'k8s/overlays/prod/kustomization.yaml',
+    key: 'configMapGenerator vapora-worker-config STREAM_REPLICAS',
+    problem: /not set; production needs 3/,
+  },
+  {
+    name: 'prod overlay with STREAM_REPLICAS=1',
+    breakIt: (r) =>
+      replaceIn(r, 'k8s/overlays/prod/kustomization.yaml', 'STREAM_REPLICAS=3', 'STREAM_REPLICAS=1'),
+    file: 'k8s/overlays/prod/kustomization.yaml',
+    key: 'configMapGenerator vapora-worker-config STREAM_REPLICAS',
+    problem: /'1'; production needs 3/,
+  },
+  {
+    name: 'taskserv env with STREAM_REPLICAS 1',
+    breakIt: (r) =>
+      replaceIn(r, `${WS}/taskservs/learning-worker.toml`, 'STREAM_REPLICAS = "3"', 'STREAM_REPLICAS = "1"'),
+    file: `${WS}/taskservs/learning-worker.toml`,
+    key: 'env.STREAM_REPLICAS',
+    problem: /'1'; production needs "3"/,
+  },
+  {
+    name: 'KCL worker env without STREAM_REPLICAS',
+    breakIt: (r) => replaceIn(r, `${WS}/kcl/worker.k`, /^\s*"STREAM_REPLICAS": "3"\n/m, ''),
+    file: `${WS}/kcl/worker.k`,
+    key: 'LearningWorker.env.STREAM_REPLICAS',
+    problem: /not set; production needs "3"/,
+  },
+  // --- NATS storage limits against streams/
+  {
+    name: 'a stream without max_bytes',
+    breakIt: (r) => replaceIn(r, 'streams/streams.json', /"max_bytes": 268435456,\n\s*/, ''),
+    file: 'streams',
+    key: 'VAPORA_DLQ max_bytes',
+    problem: /needs a byte bound/,
+  },
+  {
+    name: 'account without JetStream limits',
+    breakIt: (r) => replaceIn(r, 'k8s/base/nats/auth.conf', /jetstream: \{[^}]*\}/, 'jetstream: enabled'),
+    file: 'k8s/base/nats/auth.conf',
+    key: 'accounts jetstream',
+    problem: /no limits/,
+  },
+  {
+    name: 'account max_file below the R3 reservation',
+    breakIt: (r) => replaceIn(r, 'k8s/base/nats/auth.conf', /max_file: \S+/, 'max_file: 8GB'),
+    file: 'k8s/base/nats/auth.conf',
+    key: 'accounts jetstream.max_file',
+    problem: /8GB is less than .* × 3 replicas/,
+  },
+  {
+    name: 'account without max_bytes_required',
+    breakIt: (r) =>
+      replaceIn(r, 'k8s/base/nats/auth.conf', /max_bytes_required: true/, 'max_bytes_required: false'),
+    file: 'k8s/base/nats/auth.conf',
+    key: 'accounts jetstream.max_bytes_required',
+    problem: /must be true/,
+  },
+  {
+    name: 'node file store below what the streams reserve',
+    breakIt: (r) => replaceIn(r, 'k8s/base/nats/nats.conf', /max_file_store: \S+/, 'max_file_store: 2GB'),
+    file: 'k8s/base/nats/nats.conf',
+    key: 'jetstream.max_file_store',
+    problem: /2GB is less than/,
+  },
 ];
 
 async function problemsOf(

@@ -253,7 +253,8 @@ describe('learner', () => {
     await startWorker(env);
     const maxPayload = env.nc.info!.max_payload;
     const huge = new Uint8Array(maxPayload - 512).fill(0x7b); // '{{{{…': not JSON
-    await publishRaw(env, 'vapora.results.a1', huge);
+    // On VAPORA_TASKS: VAPORA_RESULTS refuses anything this large at publish (its max_msg_size is 64 KiB).
+    await publishRaw(env, 'vapora.tasks.arrived', huge);
     const letter = await waitFor(async () => (await readStream(env!, Streams.deadLetters))[0], {
       timeoutMs: 15_000,
       what: 'the dead letter of the huge message',

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { checkAgreement } from './agreement-check.js';
 import { listFiles, readText } from './files.js';
+import { AUTH_CONF, checkJetStreamLimits, NATS_CONF } from './jetstream-limits-check.js';
 import { checkKcl, declaredSchemas, type KclSchema } from './kcl-check.js';
 import type { K8sDoc } from './k8s-lookup.js';
 import { validateK8sDoc } from './k8s-schema.js';
@@ -16,9 +17,10 @@ import {
 import { checkLayout, WORKSPACE_DIR } from './layout-check.js';
 import { parseToml, parseYaml } from './parse.js';
 import { problem, type DeployProblem } from './problem.js';
+import { checkStreamReplicas, PROD_STREAM_REPLICAS } from './stream-replicas-check.js';
 import { checkRequires, checkTaskservKeys, type Taskserv } from './taskserv-check.js';
 import { checkWorkflow } from './workflow-check.js';
-import { isObj, str } from './values.js';
+import { isObj, num, str } from './values.js';
 import { checkWorkloadPolicy } from './workload-policy.js';
 
 export interface ValidateOptions {
@@ -157,6 +159,41 @@ export async function validateDeployReport(
     );
   }
   problems.push(...checkWorkloadPolicy(resources, kustomizations));
+  problems.push(...checkStreamReplicas({ kustomizations, resources, patches: patchDocs, taskservs, kcl }));
+
+  // --- NATS storage limits against streams/ (outside k8s/ and provisioning/, so it may be absent in a copy)
+  const declared = await declaredStreamBytes(root);
+  if (declared === undefined) notes.push('streams/ not found: skipped the JetStream limits check');
+  else {
+    problems.push(
+      ...checkJetStreamLimits({
+        natsConf: texts.get(NATS_CONF),
+        authConf: texts.get(AUTH_CONF),
+        declared,
+        replicas: PROD_STREAM_REPLICAS,
+      }),
+    );
+  }
 
   return { problems, notes, counts: { files: files.length, k8sDocs, rendered } };
+}
+
+/** max_bytes of every stream (streams.json) and KV bucket (buckets.json), or undefined when streams/ is absent. */
+async function declaredStreamBytes(
+  root: string,
+): Promise<{ name: string; maxBytes: number | undefined }[] | undefined> {
+  // Absent: undefined (a copy of the deploy trees only). Unparseable: thrown (loadTopology would fail too).
+  const read = async (file: string): Promise<unknown[] | undefined> => {
+    const text = await readText(root, `streams/${file}`).catch(() => undefined);
+    if (text === undefined) return undefined;
+    const data: unknown = JSON.parse(text);
+    return Array.isArray(data) ? data : [];
+  };
+  const streams = await read('streams.json');
+  const buckets = await read('buckets.json');
+  if (streams === undefined || buckets === undefined) return undefined;
+  return [...streams, ...buckets].map((s) => ({
+    name: str(s, 'name') ?? '(unnamed)',
+    maxBytes: num(s, 'max_bytes'),
+  }));
 }
