@@ -17,6 +17,21 @@ export default tseslint.config(
     },
   },
   {
+    // What ships never depends on test support (in-memory KG, fault wrappers, the nats-server launcher).
+    // The domain block below replaces this rule for src/domain with a stricter one.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/test/**', '**/bench/**'], message: 'src/ must not import test or bench code.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The domain core is pure: no I/O libraries, no adapters.
     files: ['src/domain/**/*.ts'],
     rules: {

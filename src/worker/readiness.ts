@@ -2,7 +2,8 @@
 
 /**
  * starting → running → draining → stopped; `failed` when run() could not start the consumers or the NATS
- * connection closed for good while running (the process should exit and be restarted).
+ * connection closed for good while running (the process should exit and be restarted). A failed worker stays
+ * `failed` after shutdown(), so the failure is still what its state says.
  */
 export type WorkerState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 

@@ -5,9 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
+import { connect } from '@nats-io/transport-node';
 import { Buckets, Consumers, Streams } from '../../src/bus/subjects.js';
 import type { Assignment } from '../../src/domain/index.js';
+import { loadWorkerConfig } from '../../src/config/config.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
+import { Worker } from '../../src/worker/worker.js';
 import { waitFor } from '../support/wait-for.js';
 import type { Env } from './harness.js';
 import {
@@ -18,6 +21,7 @@ import {
   readProfile,
   readStream,
   result,
+  silent,
   startEnv,
   startWorker,
   stopEnv,
@@ -41,6 +45,46 @@ async function storeHeldByLiveProcess(storeDir: string): Promise<boolean> {
 }
 
 describe('worker lifecycle', () => {
+  it('reports its state through state, ready() and the probes, and fails when its NATS connection is gone', async () => {
+    env = await startEnv();
+    const nc = await connect({ servers: env.server.url });
+    const config = loadWorkerConfig({ NATS_URL: env.server.url, HTTP_PORT: '0', LOG_LEVEL: 'silent' });
+    const worker = await Worker.create({ config, log: silent, nc, kg: await memoryKg(env) });
+    env.workers.push(worker);
+    expect(worker.state).toBe('starting');
+    expect(await worker.ready()).toEqual({ ready: false, state: 'starting', checks: [] });
+
+    await worker.run();
+    expect(worker.state).toBe('running');
+    const probe = (path: string) => fetch(`http://127.0.0.1:${worker.httpPort}${path}`);
+    const ready = await probe('/readyz');
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, state: 'running' });
+    expect((await probe('/healthz')).status).toBe(200);
+
+    // The connection closes for good (the worker does not own it, so nothing reopens it).
+    await nc.close();
+    await waitFor(() => worker.state === 'failed', { what: 'the failed state' });
+    expect((await probe('/healthz')).status).toBe(503);
+    const notReady = await probe('/readyz');
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toMatchObject({ ready: false, state: 'failed' });
+
+    await worker.shutdown(1000);
+    expect(worker.state).toBe('failed'); // a failure stays visible after the shutdown
+  });
+
+  it('goes running → draining → stopped on shutdown', async () => {
+    env = await startEnv();
+    const worker = await startWorker(env);
+    expect(worker.state).toBe('running');
+    const stopping = worker.shutdown(1000);
+    expect(worker.state).toBe('draining');
+    await stopping;
+    expect(worker.state).toBe('stopped');
+    expect((await worker.ready()).ready).toBe(false);
+  });
+
   it('recovers after the NATS server restarts', async () => {
     env = await startEnv();
     const kg = await memoryKg(env);
