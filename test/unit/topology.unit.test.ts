@@ -32,7 +32,8 @@ describe('shipped streams/', () => {
       finishedAt: '2026-01-31T12:00:00.123456789+00:00',
       startedAt: '2026-01-31T12:00:00.123456789+00:00',
       qualityScore: 0.123456789,
-      costCents: Number.MAX_VALUE,
+      costCents: 9_999_999.123456789,
+      attempt: 1000,
       provider: c.repeat(128),
       error: c.repeat(4096),
     };
