@@ -21,7 +21,7 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
 
 /**
  * Every field `desired` sets that the server holds with another value. Fields `desired` leaves out are the
- * server's business (defaults it adds, state it keeps), so they never count as drift.
+ * server's business (default values it adds, state it keeps), so they never count as drift.
  */
 export function configDrift(desired: object, actual: object): Drift {
   const server = actual as Record<string, unknown>;

@@ -48,7 +48,7 @@ export interface CommandSpec<O extends Record<string, OptionSpec>, A extends rea
   description?: string;
   args?: A;
   options?: O;
-  /** Variables the command reads, listed in its help with defaults and ranges from the schema. */
+  /** Variables the command reads, listed in its help with default values and ranges from the schema. */
   env?: readonly EnvName[];
   /** Returns the exit code (0 when void). */
   run(input: { args: ArgValues<A>; options: OptionValues<O> }): Promise<number | void>;

@@ -28,7 +28,7 @@ export interface KgConfig {
   password?: string;
 }
 
-/** Each field comes from the variable named in its comment; defaults and ranges are in env-schema.ts. */
+/** Each field comes from the variable named in its comment; default values and ranges are in env-schema.ts. */
 export interface WorkerConfig {
   nats: NatsConfig;
   kg: KgConfig;

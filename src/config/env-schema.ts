@@ -3,7 +3,7 @@
  * validation (env-parse.ts), each command's `--help` and the README's table (env-docs.ts): a variable added here
  * appears in all three, and nowhere else needs to know its default or range.
  *
- * Names and defaults are a contract with deployments (k8s/, provisioning/): change them only with a migration note.
+ * Names and default values are a contract with deployments (k8s/, provisioning/): change them only with a migration note.
  * Values are the parsed types; the environment's strings are coerced by env-parse.ts before they are checked.
  */
 import type { Static, TSchema } from '@sinclair/typebox';
@@ -162,7 +162,7 @@ export const EnvSchema = Type.Object({
 });
 
 export type EnvName = keyof typeof EnvSchema.properties;
-/** The environment after parsing: numbers, booleans and levels, defaults filled in. */
+/** The environment after parsing: numbers, booleans and levels, default values filled in. */
 export type EnvValues = Static<typeof EnvSchema>;
 export type EnvVariableSchema = TSchema & EnvAnnotations;
 
