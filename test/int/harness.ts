@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import type { AgentHandle, AssignmentHandler } from '../../src/agent/agent.js';
 import { startAgent } from '../../src/agent/agent.js';
 import { loadWorkerConfig } from '../../src/config/config.js';
+import { isCasConflict } from '../../src/bus/errors.js';
 import { applyTopology, loadTopology } from '../../src/bus/topology.js';
 import { Buckets, Subjects, profileKey } from '../../src/bus/subjects.js';
 import type {
@@ -136,10 +137,9 @@ export async function publishUnheldResult(
 
 /** Writes the record of attempt `result.attempt ?? 1` held by `result.agentId`, if the task has no record yet. */
 export async function recordAssignment(env: Env, result: ExecutionResult): Promise<void> {
-  const times = [result.finishedAt, result.startedAt, new Date().toISOString()].filter(
-    (t) => t !== undefined,
-  );
-  const assignedAt = new Date(Math.min(...times.map((t) => Date.parse(t!))) - 1000);
+  const began = Date.parse(result.finishedAt) - result.durationMs;
+  const times = [began, Date.parse(result.startedAt ?? result.finishedAt), Date.now()];
+  const assignedAt = new Date(Math.min(...times) - 1000);
   const assignment: Assignment = {
     taskId: result.taskId,
     agentId: result.agentId,
@@ -162,7 +162,11 @@ export async function recordAssignment(env: Env, result: ExecutionResult): Promi
     throw new Error('recordAssignment: only attempt 1 is supported');
   const record = fold(decision.events);
   const tasks = await new Kvm(env.js).open(Buckets.tasks);
-  await tasks.create(result.taskId, JSON.stringify(record)).catch(() => undefined); // already on record: keep it
+  try {
+    await tasks.create(result.taskId, JSON.stringify(record));
+  } catch (err) {
+    if (!isCasConflict(err)) throw err; // already on record: keep it
+  }
 }
 
 export async function publishRaw(env: Env, subject: string, data: Uint8Array | string): Promise<void> {
