@@ -23,6 +23,10 @@ export const ErrorCodes = {
   TopologyInvalid: 'TOPOLOGY_INVALID',
   /** A stream, consumer or bucket differs from streams/ in a setting the server will not change. */
   TopologyRefused: 'TOPOLOGY_REFUSED',
+  /** A value from outside (a message, a flag, a roster entry) that fails validation. */
+  InvalidInput: 'INVALID_INPUT',
+  /** A call did not finish within its bound (retryable: the next try may). */
+  Timeout: 'TIMEOUT',
   /** A compare-and-swap kept losing: a hot key under more contention than the retry budget. */
   CasExhausted: 'CAS_EXHAUSTED',
   /** An event that the task lifecycle's transition table does not allow: a bug, never input. */
@@ -37,6 +41,7 @@ const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.NatsUnavailable,
   ErrorCodes.KgUnavailable,
   ErrorCodes.CasExhausted,
+  ErrorCodes.Timeout,
 ]);
 
 export class VaporaError extends Error {
@@ -81,6 +86,18 @@ export class KgUnavailableError extends VaporaError {
 export class KgRequestError extends VaporaError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCodes.KgRequestFailed, message, options);
+  }
+}
+
+export class InvalidInputError extends VaporaError {
+  constructor(message: string) {
+    super(ErrorCodes.InvalidInput, message);
+  }
+}
+
+export class TimeoutError extends VaporaError {
+  constructor(message: string) {
+    super(ErrorCodes.Timeout, message);
   }
 }
 

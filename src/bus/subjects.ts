@@ -2,6 +2,8 @@
  * The subject, stream, consumer and bucket names of the public contract (README "Subjects").
  * Builders validate tokens so a bad id can never widen a subject (e.g. an agentId of `>`).
  */
+import { InvalidInputError } from '../errors.js';
+
 export const SUBJECT_PREFIX = 'vapora';
 
 export const Subjects = Object.freeze({
@@ -85,7 +87,7 @@ const ILLEGAL = /[.*>\s]/;
 /** Asserts that `value` can stand as one subject token. */
 export function token(value: string): string {
   if (value.length === 0 || ILLEGAL.test(value)) {
-    throw new TypeError(`not a valid subject token: ${JSON.stringify(value)}`);
+    throw new InvalidInputError(`not a valid subject token: ${JSON.stringify(value)}`);
   }
   return value;
 }

@@ -6,6 +6,7 @@ import { KindGuard } from '@sinclair/typebox';
 import { enumValues } from './env-parse.js';
 import type { EnvName, EnvVariableSchema } from './env-schema.js';
 import { ENV_NAMES, envVariable } from './env-schema.js';
+import { ErrorCodes, VaporaError } from '../errors.js';
 
 export const ENV_TABLE_BEGIN = '<!-- env-table:begin -->';
 export const ENV_TABLE_END = '<!-- env-table:end -->';
@@ -92,7 +93,7 @@ export function replaceEnvTable(readme: string, table: string = renderEnvTable()
   const begin = readme.indexOf(ENV_TABLE_BEGIN);
   const end = readme.indexOf(ENV_TABLE_END);
   if (begin < 0 || end < begin) {
-    throw new Error(`README has no ${ENV_TABLE_BEGIN} … ${ENV_TABLE_END} markers`);
+    throw new VaporaError(ErrorCodes.Internal, `README has no ${ENV_TABLE_BEGIN} … ${ENV_TABLE_END} markers`);
   }
   return `${readme.slice(0, begin + ENV_TABLE_BEGIN.length)}\n${table}\n${readme.slice(end)}`;
 }

@@ -11,6 +11,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ErrorCodes, VaporaError } from '../errors.js';
+import { NatsUnavailableError } from '../errors.js';
 
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 10_000;
@@ -73,12 +74,14 @@ async function waitUntilAccepting(child: ChildProcess, port: number): Promise<vo
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`it exited (code ${child.exitCode}, signal ${child.signalCode})`);
+      throw new NatsUnavailableError(`it exited (code ${child.exitCode}, signal ${child.signalCode})`);
     }
     if (await canConnect(port)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`nothing accepted connections on ${HOST}:${port} within ${START_TIMEOUT_MS} ms`);
+  throw new NatsUnavailableError(
+    `nothing accepted connections on ${HOST}:${port} within ${START_TIMEOUT_MS} ms`,
+  );
 }
 
 async function terminate(child: ChildProcess): Promise<void> {

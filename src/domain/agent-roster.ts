@@ -5,6 +5,7 @@
  * authorization) the worker takes what heartbeats declare.
  */
 import type { AgentHeartbeat, AgentRegistration } from './messages.js';
+import { InvalidInputError } from '../errors.js';
 
 export interface AgentSpec {
   agentId: string;
@@ -31,14 +32,15 @@ export function parseAgentSpecs(text: string): AgentSpec[] {
       entry.split(':');
     const maxConcurrent = Number(max);
     if (!TOKEN.test(agentId) || agentId.length > 128)
-      throw new RangeError(`agent '${entry}': the id must be a subject token`);
-    if (!TOKEN.test(role) || role.length > 64) throw new RangeError(`agent '${entry}': bad role '${role}'`);
+      throw new InvalidInputError(`agent '${entry}': the id must be a subject token`);
+    if (!TOKEN.test(role) || role.length > 64)
+      throw new InvalidInputError(`agent '${entry}': bad role '${role}'`);
     if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1 || maxConcurrent > 10_000) {
-      throw new RangeError(`agent '${entry}': maxConcurrent must be an integer from 1 to 10000`);
+      throw new InvalidInputError(`agent '${entry}': maxConcurrent must be an integer from 1 to 10000`);
     }
-    if (extra.length > 0) throw new RangeError(`agent '${entry}': expected id[:role[:maxConcurrent]]`);
+    if (extra.length > 0) throw new InvalidInputError(`agent '${entry}': expected id[:role[:maxConcurrent]]`);
     if (specs.some((spec) => spec.agentId === agentId))
-      throw new RangeError(`agent '${agentId}' is listed twice`);
+      throw new InvalidInputError(`agent '${agentId}' is listed twice`);
     specs.push({ agentId, role, maxConcurrent });
   }
   return specs;

@@ -1,11 +1,12 @@
 /** Time arithmetic for the learning math. All days are UTC days. */
+import { InvalidInputError } from '../errors.js';
 
 export const MS_PER_DAY = 86_400_000;
 
 /** Parses an ISO string or Date into epoch milliseconds; throws RangeError on an invalid time. */
 export function toEpochMs(value: string | Date): number {
   const ms = value instanceof Date ? value.getTime() : Date.parse(value);
-  if (!Number.isFinite(ms)) throw new RangeError(`invalid timestamp: ${String(value)}`);
+  if (!Number.isFinite(ms)) throw new InvalidInputError(`invalid timestamp: ${String(value)}`);
   return ms;
 }
 

@@ -1,8 +1,7 @@
-/** Time bounds for calls into a store that may never answer (a hung native close, a server that went silent). */
+/** Time bounds for calls that may never answer (a hung native close, a server that went silent, a probe). */
+import { TimeoutError } from '../errors.js';
 
-export class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-}
+export { TimeoutError };
 
 /**
  * Settles like `promise`, or rejects with a {@link TimeoutError} after `ms`. The timer is unref'd: a pending bound

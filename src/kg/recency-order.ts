@@ -5,6 +5,7 @@
  */
 import type { ExecutionResult } from '../domain/messages.js';
 import type { ProfileKey } from './knowledge-graph.js';
+import { InvalidInputError } from '../errors.js';
 
 /**
  * `new Date(x).toISOString()`: UTC, millisecond precision. Throws a RangeError for an unparsable timestamp
@@ -12,7 +13,7 @@ import type { ProfileKey } from './knowledge-graph.js';
  */
 export function normaliseTimestamp(value: string, field = 'timestamp'): string {
   const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new RangeError(`invalid ${field}: ${JSON.stringify(value)}`);
+  if (Number.isNaN(ms)) throw new InvalidInputError(`invalid ${field}: ${JSON.stringify(value)}`);
   return new Date(ms).toISOString();
 }
 

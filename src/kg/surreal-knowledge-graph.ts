@@ -31,6 +31,7 @@ import { CONFLICT_RETRY } from './surreal-conflict-retry.js';
 import { executionRecordId, fromRow, toRow, type ExecutionRow } from './surreal-execution-row.js';
 import { EXECUTIONS_TABLE, removeRecencyIndex } from './surreal-schema.js';
 import { isTransportError } from './surreal-transport-error.js';
+import { KgRequestError } from '../errors.js';
 
 export interface SurrealKnowledgeGraphOptions {
   /** Shown in error messages (the connection URL). */
@@ -96,7 +97,7 @@ export class SurrealKnowledgeGraph implements KnowledgeGraph {
       { id: executionRecordId(executionId) },
     );
     if (updated.length === 0) {
-      throw new Error(`cannot mark profile applied: execution ${executionId} is not recorded`);
+      throw new KgRequestError(`cannot mark profile applied: execution ${executionId} is not recorded`);
     }
   }
 

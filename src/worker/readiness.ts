@@ -1,4 +1,5 @@
 /** The worker's lifecycle state and its readiness, as the probes and `Worker.ready()` report them. */
+import { withTimeout } from '../kg/bounded.js';
 
 /**
  * starting → running → draining → stopped; `failed` when run() could not start the consumers or the NATS
@@ -36,7 +37,7 @@ export async function readiness(state: WorkerState, checks: readonly ReadinessCh
   const results = await Promise.all(
     checks.map(async ({ name, check }): Promise<CheckResult> => {
       try {
-        await withTimeout(check(), CHECK_TIMEOUT_MS);
+        await withTimeout(check(), CHECK_TIMEOUT_MS, 'readiness check');
         return { name, ok: true };
       } catch (err) {
         return { name, ok: false, error: err instanceof Error ? err.message : String(err) };
@@ -44,20 +45,4 @@ export async function readiness(state: WorkerState, checks: readonly ReadinessCh
     }),
   );
   return { ready: results.every((c) => c.ok), state, checks: results };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
 }

@@ -41,6 +41,7 @@ import { RegistryService } from './registry-service.js';
 import type { Stores } from './stores.js';
 import { closeStores, openStores } from './stores.js';
 import { TaskStateService } from './task-state-service.js';
+import { ErrorCodes, NatsUnavailableError, VaporaError } from '../errors.js';
 
 export type { Readiness, WorkerState } from './readiness.js';
 
@@ -184,7 +185,7 @@ export class Worker {
       {
         name: 'nats',
         check: async () => {
-          if (nc.isClosed()) throw new Error('connection closed');
+          if (nc.isClosed()) throw new NatsUnavailableError('connection closed');
           await nc.flush();
         },
       },
@@ -193,7 +194,9 @@ export class Worker {
         name: 'streams',
         check: async () => {
           const missing = await missingTopology(jsm, topology);
-          if (missing.length > 0) throw new Error(`missing: ${missing.join(', ')}`);
+          if (missing.length > 0) {
+            throw new VaporaError(ErrorCodes.TopologyMissing, `missing: ${missing.join(', ')}`);
+          }
         },
       },
     ];

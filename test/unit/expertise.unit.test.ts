@@ -1,5 +1,6 @@
 import { computeExpertise, confidenceFor, MS_PER_DAY, recencyWeight } from '../../src/index.js';
 import { NOW, dailyHistory, execution } from './given.js';
+import { InvalidInputError } from '../../src/errors.js';
 
 describe('computeExpertise', () => {
   it('gives zeros, unknown trend and no curve for an empty history', () => {
@@ -152,7 +153,7 @@ describe('computeExpertise', () => {
         'x',
         NOW,
       ),
-    ).toThrow(RangeError);
+    ).toThrow(InvalidInputError);
   });
 });
 

@@ -14,6 +14,7 @@ import {
   token,
 } from '../../src/bus/subjects.js';
 import { SubjectToken } from '../../src/domain/index.js';
+import { InvalidInputError } from '../../src/errors.js';
 
 const WIDENING = ['>', '*', 'a.b', 'a.>', '', ' ', 'a b', 'tab\there', 'line\nbreak', '\u00a0nbsp'];
 
@@ -27,10 +28,10 @@ describe('token', () => {
   });
 
   it('guards every builder that puts an id into a subject, consumer name or key', () => {
-    expect(() => Subjects.result('>')).toThrow(TypeError);
-    expect(() => Subjects.assignment('*')).toThrow(TypeError);
-    expect(() => Consumers.agent('a.b')).toThrow(TypeError);
-    expect(() => profileKey('a', 'x.y')).toThrow(TypeError);
+    expect(() => Subjects.result('>')).toThrow(InvalidInputError);
+    expect(() => Subjects.assignment('*')).toThrow(InvalidInputError);
+    expect(() => Consumers.agent('a.b')).toThrow(InvalidInputError);
+    expect(() => profileKey('a', 'x.y')).toThrow(InvalidInputError);
     expect(Subjects.result('a1')).toBe('vapora.results.a1');
     expect(Consumers.agent('a1')).toBe('agent-a1');
   });
