@@ -10,7 +10,7 @@
  *   ...
  *   await agent.stop();
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -157,11 +157,14 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     }
     const result = toResult(assignment, outcome, started, new Date());
     try {
-      await js.publish(Subjects.result(agentId), JSON.stringify(result), { msgID: result.executionId });
+      // An unguessable message id: JetStream's dedupe is stream-wide, so a predictable one (the executionId)
+      // could be published first by another agent and get this result dropped. Repeats are counted once by the
+      // worker's evidence key (task, attempt, agent) instead.
+      await js.publish(Subjects.result(agentId), JSON.stringify(result), { msgID: randomUUID() });
       await msg.ackAck();
       completed += 1;
     } catch (err) {
-      // Not acknowledged: the assignment comes back and the same executionId is reported again (deduplicated).
+      // Not acknowledged: the assignment comes back and is reported again (counted once by the worker).
       log.warn({ err }, 'could not report result; the assignment will be redelivered');
     }
   }
