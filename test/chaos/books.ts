@@ -6,7 +6,7 @@
  *    task state's attempt; a reassignment never goes back to an agent the task timed out on;
  *  - agent runs (the agents' own JSON-lines logs): no two runs of one task overlap in time, and no agent ever had
  *    more than maxConcurrent in flight; the capacity bucket never recorded more than maxConcurrent either;
- *  - knowledge graph: every executionId reported (and every timeout execution) is in the KG exactly once, and
+ *  - knowledge graph: every (task, attempt, agent) reported (and every timeout) is in the KG exactly once, and
  *    nothing else is;
  *  - profiles: every cached profile equals its rebuild from the KG at the same `now`; every KG key has one;
  *  - capacity: no reservation is left over once everything is done.
@@ -21,7 +21,13 @@ import type {
   ProfileRecord,
   TaskStateRecord,
 } from '../../src/domain/index.js';
-import { ExecutionResultSchema, decode, expertiseFromState, inFlightCount } from '../../src/domain/index.js';
+import {
+  ExecutionResultSchema,
+  decode,
+  evidenceId,
+  expertiseFromState,
+  inFlightCount,
+} from '../../src/domain/index.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
 import { MemoryKnowledgeGraph } from '../support/memory-knowledge-graph.js';
 import { rebuildExpertiseState } from '../../src/kg/rebuild.js';
@@ -145,7 +151,7 @@ export async function checkBooks(input: BooksInput, now = new Date()): Promise<B
       } else if (entry.status === 'timed-out') {
         live = false;
         timedOut += 1;
-        timeoutExecutions.add(`${taskId}-${attempt}-timeout`);
+        if (entry.agentId) timeoutExecutions.add(evidenceId(taskId, attempt, entry.agentId));
         if (entry.agentId) {
           const set = timedOutOn.get(taskId) ?? new Set<string>();
           set.add(entry.agentId);
@@ -282,8 +288,11 @@ export async function checkBooks(input: BooksInput, now = new Date()): Promise<B
     const decoded = decode(ExecutionResultSchema, m.data);
     if (!decoded.ok || agentIdOfResultSubject(m.subject) !== decoded.value.agentId) continue; // DLQ's business
     if (!expected.has(decoded.value.taskId)) continue; // injected by the scenario, checked there
-    if (reported.has(decoded.value.executionId)) resultCopies += 1;
-    else reported.set(decoded.value.executionId, decoded.value);
+    // The KG keys a result by (task, attempt, agent): the agent's executionId decides nothing.
+    const { taskId, attempt, agentId } = decoded.value;
+    const key = evidenceId(taskId, attempt ?? 1, agentId);
+    if (reported.has(key)) resultCopies += 1;
+    else reported.set(key, decoded.value);
   }
   const expectedKg = new Set([...reported.keys(), ...timeoutExecutions]);
   const copies = new Map<string, number>();

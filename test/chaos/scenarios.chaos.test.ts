@@ -13,6 +13,7 @@ import { headers } from '@nats-io/transport-node';
 import { Buckets, Streams, Subjects } from '../../src/bus/subjects.js';
 import { DlqHeaders } from '../../src/bus/dead-letter.js';
 import type { TaskStateRecord } from '../../src/domain/index.js';
+import { evidenceId } from '../../src/domain/index.js';
 import { waitFor } from '../support/wait-for.js';
 import type { AgentSpec } from './agent-process.js';
 import type { Books } from './books.js';
@@ -388,7 +389,7 @@ async function scenario4(): Promise<void> {
         expect(state!.attempt).toBeGreaterThanOrEqual(2);
         expect(state!.agentId).not.toBe(victim.agentId);
         expect(state!.history.map((h) => h.status)).toContain('timed-out');
-        const timeout = kg.get(`${id}-1-timeout`);
+        const timeout = kg.get(evidenceId(id, 1, victim.agentId));
         expect(timeout).toMatchObject({
           taskId: id,
           agentId: victim.agentId,
