@@ -57,6 +57,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     SURREAL_URL: process.env['SURREAL_URL'] ?? `surrealkv://${kgDir}`,
     HTTP_PORT: process.env['HTTP_PORT'] ?? '0',
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+    // The demo is the operator here: it knows its agents, so the worker holds them to a roster as in production.
+    AGENTS: process.env['AGENTS'] ?? agents.map((a) => `${a.agentId}:${a.role}:${a.maxConcurrent}`).join(','),
   });
   say(`KG: ${config.kg.url}`);
   const log = pino({ level: config.logLevel }, pino.destination(2));
