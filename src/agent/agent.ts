@@ -10,7 +10,7 @@
  *   ...
  *   await agent.stop();
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Consumer, JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -87,6 +87,11 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
         inboxPrefix: `_INBOX.agent-${agentId}`,
       });
   const js = jetstream(nc);
+  // JetStream dedupes Nats-Msg-Id across the whole stream, whoever publishes: an id another agent can predict
+  // (the executionId is <taskId>-<attempt>) lets it publish first and have this result dropped as a duplicate. A
+  // per-process nonce keeps redelivered re-runs deduplicated here; across restarts the learner's evidence key
+  // (task, attempt, agent) counts a result once anyway.
+  const msgIdNonce = randomUUID();
 
   const declared: AgentHeartbeat = {
     agentId,
@@ -157,7 +162,9 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     }
     const result = toResult(assignment, outcome, started, new Date());
     try {
-      await js.publish(Subjects.result(agentId), JSON.stringify(result), { msgID: result.executionId });
+      await js.publish(Subjects.result(agentId), JSON.stringify(result), {
+        msgID: `${result.executionId}.${msgIdNonce}`,
+      });
       await msg.ackAck();
       completed += 1;
     } catch (err) {
