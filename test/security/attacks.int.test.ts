@@ -41,7 +41,6 @@ const describeNats = NATS_BINARY !== null ? describe : describe.skip;
 if (NATS_BINARY === null) console.warn('skipped attack tests: nats-server is not installed');
 
 const AGENTS = ['coder-1', 'coder-2', 'coder-3'] as const;
-type AgentId = (typeof AGENTS)[number];
 const ROSTER = AGENTS.map((a) => `${a}:developer:2`).join(',');
 const TYPES = ['coding', 'testing'] as const;
 /** The task coder-1 holds and never finishes: it times out and goes to another agent at attempt 2. */
