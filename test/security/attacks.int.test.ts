@@ -64,6 +64,10 @@ interface Run {
   admin: NatsConnection;
   /** Releases the honest handler that holds HANG (at teardown, after the books are read). */
   releaseHang: () => void;
+  /** Every distinct value the registry and capacity buckets held during the run (transient effects count). */
+  seen: { registry: Set<string>; capacity: Set<string> };
+  /** Stops attack loops at teardown. */
+  stopping: AbortController;
 }
 
 async function startRun(): Promise<Run> {
@@ -112,6 +116,30 @@ async function startRun(): Promise<Run> {
   }
   const admin = await auth.connectAs('worker');
   const registry = await new Kvm(admin).open(Buckets.agents);
+  const seen = { registry: new Set<string>(), capacity: new Set<string>() };
+  const watchers = [
+    [await registry.watch(), seen.registry],
+    [await (await new Kvm(admin).open(Buckets.capacity)).watch(), seen.capacity],
+  ] as const;
+  for (const [watcher, into] of watchers) {
+    void (async () => {
+      for await (const e of watcher) {
+        if (e.operation !== 'PUT') continue;
+        try {
+          const v = e.json<Partial<AgentRegistration & CapacityRecord>>();
+          into.add(
+            JSON.stringify(
+              into === seen.registry
+                ? [e.key, v.agentId, v.role, v.maxConcurrent, v.taskTypes]
+                : [e.key, v.agentId, typeof v.inFlight],
+            ),
+          );
+        } catch {
+          into.add(`${e.key}: not JSON`);
+        }
+      }
+    })();
+  }
   await waitFor(
     async () => {
       for (const a of AGENTS) if ((await registry.get(a))?.operation !== 'PUT') return false;
@@ -119,11 +147,12 @@ async function startRun(): Promise<Run> {
     },
     { what: 'every agent registered' },
   );
-  return { auth, kg, worker, agents, admin, releaseHang };
+  return { auth, kg, worker, agents, admin, releaseHang, seen, stopping: new AbortController() };
 }
 
 async function stopRun(run: Run | undefined): Promise<void> {
   if (!run) return;
+  run.stopping.abort();
   run.releaseHang();
   for (const a of run.agents) await a.stop(1000).catch(() => undefined);
   await run.worker.shutdown(2000).catch(() => undefined);
@@ -224,6 +253,9 @@ interface Books {
   routing: Record<string, unknown>;
   consumers: Record<string, unknown>;
   kg: Record<string, number>;
+  /** Distinct registry and capacity values ever written during the run. */
+  registryEver: string[];
+  capacityEver: string[];
 }
 
 /**
@@ -278,7 +310,16 @@ async function books(run: Run): Promise<Books> {
   const kg: Record<string, number> = {};
   for (const a of AGENTS)
     for (const t of [...TYPES, 'documentation']) kg[`${a}.${t}`] = await run.kg.countExecutions(a, t);
-  return { profiles, registry, capacity, routing, consumers, kg };
+  return {
+    profiles,
+    registry,
+    capacity,
+    routing,
+    consumers,
+    kg,
+    registryEver: [...run.seen.registry].sort(),
+    capacityEver: [...run.seen.capacity].sort(),
+  };
 }
 
 /** The attacker: a raw client with coder-1's user, password and private inbox, and nothing else. */
@@ -358,6 +399,9 @@ describeNats('attacks by an agent holding only its own credentials have no effec
     );
     expect(baseline.registry['coder-2']).toMatchObject({ role: 'developer', maxConcurrent: 2 });
     expect(Object.keys(baseline.consumers).sort()).toEqual(AGENTS.map((a) => Consumers.agent(a)));
+    // One registry value per agent all along (the roster's role and ceiling), capacity records only under their key.
+    expect(baseline.registryEver).toEqual(AGENTS.map((a) => JSON.stringify([a, a, 'developer', 2, null])));
+    expect(baseline.capacityEver).toEqual(AGENTS.map((a) => JSON.stringify([a, a, 'object'])));
   });
 
   it('fabricated successes: 100 results per task type with made-up taskIds and finishedAt 9999-… count for nothing', async () => {
@@ -429,21 +473,27 @@ describeNats('attacks by an agent holding only its own credentials have no effec
         };
         nc.publish(`$KV.${Buckets.agents}.coder-1`, JSON.stringify(forgedEntry));
         nc.publish(`$KV.${Buckets.agents}.coder-2`, JSON.stringify(forgedEntry));
-        for (let i = 0; i < 5; i++) {
-          nc.publish(Subjects.heartbeat('coder-1'), JSON.stringify({ ...forgedEntry }));
-          nc.publish(
-            Subjects.heartbeat('coder-1'),
-            JSON.stringify({
-              agentId: 'coder-1',
-              role: 'reviewer',
-              maxConcurrent: 10_000,
-              heartbeatAt: FAR_FUTURE,
-            }),
-          );
-          nc.publish(Subjects.heartbeat('coder-2'), JSON.stringify(forgedEntry));
-        }
+        nc.publish(Subjects.heartbeat('coder-2'), JSON.stringify(forgedEntry));
         await nc.flush();
-        await waitFor(() => run.auth.violations(nc).length >= 7, { what: 'the refused publishes' });
+        await waitFor(() => run.auth.violations(nc).length >= 3, { what: 'the refused publishes' });
+        // Then, for the whole run, heartbeats on its own subject, far more often than the honest SDK's: naming
+        // coder-2, claiming another role, a huge ceiling, a far-future time, every task type.
+        const loop = async () => {
+          while (!run.stopping.signal.aborted) {
+            nc.publish(Subjects.heartbeat('coder-1'), JSON.stringify(forgedEntry));
+            nc.publish(
+              Subjects.heartbeat('coder-1'),
+              JSON.stringify({
+                agentId: 'coder-1',
+                role: 'reviewer',
+                maxConcurrent: 10_000,
+                heartbeatAt: FAR_FUTURE,
+              }),
+            );
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        };
+        void loop().catch(() => undefined);
       },
     });
   });
