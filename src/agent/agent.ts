@@ -87,6 +87,11 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
         inboxPrefix: `_INBOX.agent-${agentId}`,
       });
   const js = jetstream(nc);
+  // JetStream dedupes Nats-Msg-Id across the whole stream, whoever publishes: an id another agent can predict
+  // (the executionId is <taskId>-<attempt>) lets it publish first and have this result dropped as a duplicate. A
+  // per-process nonce keeps redelivered re-runs deduplicated here; across restarts the learner's evidence key
+  // (task, attempt, agent) counts a result once anyway.
+  const msgIdNonce = randomUUID();
 
   const declared: AgentHeartbeat = {
     agentId,
@@ -157,10 +162,9 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     }
     const result = toResult(assignment, outcome, started, new Date());
     try {
-      // An unguessable message id: JetStream's dedupe is stream-wide, so a predictable one (the executionId)
-      // could be published first by another agent and get this result dropped. Repeats are counted once by the
-      // worker's evidence key (task, attempt, agent) instead.
-      await js.publish(Subjects.result(agentId), JSON.stringify(result), { msgID: randomUUID() });
+      await js.publish(Subjects.result(agentId), JSON.stringify(result), {
+        msgID: `${result.executionId}.${msgIdNonce}`,
+      });
       await msg.ackAck();
       completed += 1;
     } catch (err) {

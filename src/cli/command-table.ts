@@ -12,6 +12,7 @@ import {
   tasksPublish,
   tasksShow,
 } from './commands.js';
+import { agentsAdd, authRender } from './auth-commands.js';
 import { runWorkerCommand } from './worker-command.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -114,6 +115,57 @@ export const COMMANDS: readonly Command[] = [
     summary: 'registered agents with load and last heartbeat',
     env: NATS_ENV,
     run: () => agentsList(out),
+  }),
+  defineCommand({
+    name: 'agents add',
+    summary: 'print everything to apply to add an agent: NATS user, Secrets, worker AGENTS, Deployment',
+    description:
+      'Renders auth.conf for the current roster plus the new agent and lists the Secret keys, the AGENTS value\n' +
+      'for the worker and the agent Deployment steps. Changes nothing itself. The current roster is --agents,\n' +
+      'else the AGENTS variable.',
+    args: [
+      { name: 'agent', description: 'id[:role[:maxConcurrent]] (default role developer, 4)', required: true },
+    ],
+    options: {
+      agents: {
+        type: 'string',
+        value: 'ROSTER',
+        description: 'the current roster, id[:role[:max]],… (default: AGENTS)',
+      },
+      out: {
+        type: 'string',
+        value: 'FILE',
+        description: 'write the new auth.conf to FILE instead of printing it',
+      },
+    },
+    env: ['AGENTS'],
+    run: ({ args, options }) =>
+      agentsAdd(
+        args.agent,
+        options.agents !== undefined
+          ? { text: options.agents, source: '--agents' }
+          : { text: process.env['AGENTS'], source: 'AGENTS' },
+        options.out,
+        out,
+      ),
+  }),
+  defineCommand({
+    name: 'auth render',
+    summary: 'print the nats-server authorization (account VAPORA, worker, producer, one user per agent)',
+    description:
+      'Renders k8s/base/nats/auth.conf for a roster: users worker, producer and agent-<id>, passwords from\n' +
+      '$VAPORA_WORKER_PASSWORD, $VAPORA_PRODUCER_PASSWORD and $VAPORA_AGENT_<ID>_PASSWORD (id upper-cased,\n' +
+      "'-' as '_'). Use the worker's AGENTS value as the roster.",
+    options: {
+      agents: {
+        type: 'string',
+        value: 'ROSTER',
+        description: 'the agents, id[:role[:maxConcurrent]],…',
+        required: true,
+      },
+      out: { type: 'string', value: 'FILE', description: 'write to FILE instead of printing' },
+    },
+    run: ({ options }) => authRender(options.agents, options.out, out),
   }),
   defineCommand({
     name: 'profiles show',

@@ -2,8 +2,8 @@
  * The `vapora-learning` command, driven as a subprocess (`node --import tsx src/cli/run.ts …`) against a private
  * nats-server and, for `profiles rebuild`, an embedded surrealkv store written by an in-process worker.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,9 @@ import { envNamesOf } from '../../src/config/env-schema.js';
 import type { ProfileRecord } from '../../src/domain/index.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
 import type { NatsServerHandle } from '../support/nats-server.js';
-import { startNatsServer } from '../support/nats-server.js';
+import { natsServerBinary, startNatsServer } from '../support/nats-server.js';
+import { renderAuthConf } from '../../src/auth/render-auth.js';
+import { parseAgentSpecs } from '../../src/domain/agent-roster.js';
 import { waitFor } from '../support/wait-for.js';
 import type { Env } from '../int/harness.js';
 import { publishResult, readStream, result, startEnv, startWorker, stopEnv } from '../int/harness.js';
@@ -110,6 +112,8 @@ const COMMANDS = [
   ['tasks publish', 'Usage: vapora-learning tasks publish --title TITLE'],
   ['tasks show', 'Usage: vapora-learning tasks show <taskId>'],
   ['agents list', 'Usage: vapora-learning agents list'],
+  ['agents add', 'Usage: vapora-learning agents add <agent> [--agents ROSTER] [--out FILE]'],
+  ['auth render', 'Usage: vapora-learning auth render --agents ROSTER [--out FILE]'],
   ['profiles show', 'Usage: vapora-learning profiles show [agentId]'],
   ['profiles rebuild', 'Usage: vapora-learning profiles rebuild'],
   ['curve', 'Usage: vapora-learning curve <agentId> <taskType>'],
@@ -627,6 +631,98 @@ describe('profiles rebuild against a surrealkv store', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('SURREAL_URL="bogus://x"');
     expect(lines[0]).toContain('surrealkv://');
+  });
+});
+
+describe('auth render and agents add', () => {
+  const NATS_BINARY = natsServerBinary();
+
+  /** nats-server -t on `auth` included from a JetStream config, with a password for every variable it names. */
+  async function serverAccepts(dir: string, auth: string): Promise<{ code: number | null; output: string }> {
+    await writeFile(join(dir, 'auth.conf'), auth);
+    const conf = join(dir, 'server.conf');
+    await writeFile(conf, `port: -1\njetstream { store_dir: "${join(dir, 'js')}" }\ninclude ./auth.conf\n`);
+    const vars = Object.fromEntries(
+      [...auth.matchAll(/\$(VAPORA_[A-Z0-9_]+_PASSWORD)/g)].map((m) => [m[1], 'pw']),
+    );
+    const result = spawnSync(NATS_BINARY ?? 'nats-server', ['-t', '-c', conf], {
+      env: { ...process.env, ...vars },
+      encoding: 'utf8',
+    });
+    return { code: result.status, output: `${result.stdout}${result.stderr}` };
+  }
+
+  it('auth render prints the file the renderer makes, which nats-server loads; --out writes the same', async () => {
+    const roster = 'coder-1:developer:4,review_bot:reviewer:1';
+    const run = await runCli(['auth', 'render', '--agents', roster]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(renderAuthConf(parseAgentSpecs(roster)));
+    expect(run.stdout).toContain('password: $VAPORA_AGENT_REVIEW_BOT_PASSWORD');
+    expect(run.stdout).toContain('"$JS.ACK.VAPORA_ASSIGNMENTS.agent-review_bot.>"');
+    const dir = await mkdtemp(join(tmpdir(), 'vapora-cli-auth-'));
+    try {
+      const out = join(dir, 'rendered.conf');
+      const written = await runCli(['auth', 'render', '--agents', roster, '--out', out]);
+      expect(written).toEqual({ code: 0, stdout: `wrote ${out} (2 agent users)\n`, stderr: '' });
+      expect(await readFile(out, 'utf8')).toBe(run.stdout);
+      if (NATS_BINARY !== null) {
+        const checked = await serverAccepts(dir, run.stdout);
+        expect(checked.output).toMatch(/is valid/);
+        expect(checked.code).toBe(0);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('auth render of the shipped roster reproduces k8s/base/nats/auth.conf', async () => {
+    const run = await runCli(['auth', 'render', '--agents', 'coder-1:developer:4']);
+    expect(run.stdout).toBe(await readFile(join(REPO_ROOT, 'k8s/base/nats/auth.conf'), 'utf8'));
+  });
+
+  it.each([
+    [['--agents', 'coder-1,coder-1'], "agent 'coder-1' is listed twice"],
+    [['--agents', 'a-b,a_b'], "agents 'a-b' and 'a_b' would share the variable VAPORA_AGENT_A_B_PASSWORD"],
+    [['--agents', 'caf\u00e9'], "an id in auth.conf must be letters, digits, '-' and '_'"],
+    [['--agents', 'coder-1:developer:0'], 'maxConcurrent must be an integer from 1 to 10000'],
+  ])('auth render %j exits 2 naming the problem, printing nothing', async (args, message) => {
+    const run = await runCli(['auth', 'render', ...args]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(run.stdout).toBe('');
+  });
+
+  it('agents add prints the new auth.conf, the Secret keys, the worker AGENTS and the Deployment steps', async () => {
+    const fromOption = await runCli([
+      'agents',
+      'add',
+      'reviewer-1:reviewer:2',
+      '--agents',
+      'coder-1:developer:4',
+    ]);
+    expect(fromOption.stderr).toBe('');
+    expect(fromOption.code).toBe(0);
+    const fromEnv = await runCli(['agents', 'add', 'reviewer-1:reviewer:2'], {
+      AGENTS: 'coder-1:developer:4',
+    });
+    expect(fromEnv.stdout.replace('AGENTS + ', '--agents + ')).toBe(fromOption.stdout);
+    const out = fromOption.stdout;
+    const roster = 'coder-1:developer:4,reviewer-1:reviewer:2';
+    const auth = renderAuthConf(parseAgentSpecs(roster)).trimEnd();
+    expect(out).toContain(`${auth}\n# --- end of auth.conf ---`);
+    expect(out).toContain('VAPORA_AGENT_REVIEWER_1_PASSWORD');
+    expect(out).toContain('kubectl -n vapora create secret generic vapora-agent-reviewer-1-nats');
+    expect(out).toMatch(new RegExp(`^\\s+AGENTS=${roster}$`, 'm'));
+    expect(out).toContain('NATS_USER=agent-reviewer-1');
+    expect(out).toContain('kubectl apply -k k8s/agents');
+  });
+
+  it('agents add refuses an id already in the roster (exit 2)', async () => {
+    const run = await runCli(['agents', 'add', 'coder-1'], { AGENTS: 'coder-1:developer:4' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("agent 'coder-1' is already in the roster");
+    expect(run.stdout).toBe('');
   });
 });
 

@@ -92,6 +92,8 @@ describe('the command table', () => {
       'tasks publish',
       'tasks show',
       'agents list',
+      'agents add',
+      'auth render',
       'profiles show',
       'profiles rebuild',
       'curve',

@@ -369,6 +369,60 @@ const cases: Case[] = [
     key: 'jetstream.max_file_store',
     problem: /2GB is less than/,
   },
+  // --- auth.conf is rendered from the roster the manifests configure (vapora-learning auth render)
+  {
+    name: 'auth.conf edited by hand (an agent given KV access)',
+    breakIt: (r) =>
+      replaceIn(
+        r,
+        'k8s/base/nats/auth.conf',
+        '"vapora.results.coder-1"',
+        '"vapora.results.coder-1"\n"$KV.>"',
+      ),
+    file: 'k8s/base/nats/auth.conf',
+    key: /^line \d+$/,
+    problem: /differs from what `vapora-learning auth render --agents coder-1:developer:4` renders/,
+  },
+  {
+    name: 'roster grown in the worker config but auth.conf not rendered again',
+    breakIt: (r) =>
+      replaceIn(
+        r,
+        'k8s/base/kustomization.yaml',
+        'AGENTS=coder-1:developer:4',
+        'AGENTS=coder-1:developer:4,coder-2',
+      ),
+    file: 'k8s/base/nats/auth.conf',
+    key: /^line \d+$/,
+    problem: /auth render --agents coder-1:developer:4,coder-2/,
+  },
+  {
+    name: 'worker roster not configured',
+    breakIt: (r) => replaceIn(r, 'k8s/base/kustomization.yaml', /^\s*- AGENTS=.*\n/m, ''),
+    file: 'k8s/base/kustomization.yaml',
+    key: 'configMapGenerator vapora-worker-config AGENTS',
+    problem: /not set/,
+  },
+  {
+    name: 'Provisioning worker env with another roster',
+    breakIt: (r) =>
+      replaceIn(
+        r,
+        `${WS}/kcl/worker.k`,
+        '"AGENTS": "coder-1:developer:4"',
+        '"AGENTS": "coder-1:developer:40"',
+      ),
+    file: `${WS}/kcl/worker.k`,
+    key: 'LearningWorker.env.AGENTS',
+    problem: /'coder-1:developer:40'; the Kubernetes worker config says 'coder-1:developer:4'/,
+  },
+  {
+    name: 'agent Deployment for an id outside the roster',
+    breakIt: (r) => replaceIn(r, 'k8s/agents/deployment.yaml', /value: coder-1\n/, 'value: coder-9\n'),
+    file: 'k8s/agents/deployment.yaml',
+    key: 'Deployment/vapora-agent-coder-1 AGENT_ID',
+    problem: /'coder-9' is not in the roster/,
+  },
 ];
 
 async function problemsOf(

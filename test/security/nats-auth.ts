@@ -1,7 +1,7 @@
 /**
  * Shared support for the security suites: a private nats-server that loads the shipped
- * k8s/base/nats/auth.conf unchanged, with the passwords supplied through the server's environment
- * exactly as in Kubernetes (Secret `nats-auth` loaded with envFrom).
+ * k8s/base/nats/auth.conf unchanged (or what `vapora-learning auth render` produces for another roster), with the
+ * passwords supplied through the server's environment exactly as in Kubernetes (Secret `nats-auth`, envFrom).
  *
  * The launcher (test/support/nats-server.ts) inherits this process's environment, so the passwords
  * are set by a tiny wrapper script (`exec nats-server "$@"`) passed as its binary.
@@ -12,33 +12,51 @@ import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection, PermissionViolationError } from '@nats-io/transport-node';
 import { connect, errors } from '@nats-io/transport-node';
+import {
+  agentInboxPrefix,
+  agentPasswordVariable,
+  agentUser,
+  renderAuthConf,
+} from '../../src/auth/render-auth.js';
+import { parseAgentSpecs } from '../../src/domain/agent-roster.js';
 import { REPO_ROOT } from '../deploy/helpers.js';
 import type { NatsServerHandle } from '../support/nats-server.js';
 import { natsServerBinary, startNatsServer } from '../support/nats-server.js';
 
 export const AUTH_CONF = path.join(REPO_ROOT, 'k8s/base/nats/auth.conf');
 
-/** Users of auth.conf and the passwords this suite gives them. */
+/** The roster of the shipped auth.conf (the worker's AGENTS in k8s/base). */
+export const SHIPPED_ROSTER = 'coder-1:developer:4';
+
+/** Users of the shipped auth.conf and the passwords this suite gives them (see password()). */
 export const PASSWORDS = {
   worker: 'worker-secret',
   producer: 'producer-secret',
-  'agent-coder-1': 'coder-1-secret',
+  'agent-coder-1': 'agent-coder-1-secret',
 } as const;
-export type User = keyof typeof PASSWORDS;
+/** A user of the rendered file: worker, producer or agent-<id>. */
+export type User = string;
 
-/** The variables auth.conf reads from the server's environment. */
-const SERVER_ENV: Record<string, string> = {
-  VAPORA_WORKER_PASSWORD: PASSWORDS.worker,
-  VAPORA_PRODUCER_PASSWORD: PASSWORDS.producer,
-  VAPORA_AGENT_CODER_1_PASSWORD: PASSWORDS['agent-coder-1'],
-};
+/** The password this suite gives `user` (worker-secret, producer-secret, agent-<id>-secret). */
+export const password = (user: User): string => `${user}-secret`;
 
-/** The private inbox prefix each role must use (auth.conf grants agents/producers only their own). */
-export const INBOX: Record<User, string | undefined> = {
-  worker: undefined,
-  producer: '_INBOX.producer',
-  'agent-coder-1': '_INBOX.agent-coder-1',
-};
+/** The variables auth.conf reads from the server's environment, for a roster. */
+function serverEnv(roster: string): Record<string, string> {
+  return {
+    VAPORA_WORKER_PASSWORD: password('worker'),
+    VAPORA_PRODUCER_PASSWORD: password('producer'),
+    ...Object.fromEntries(
+      parseAgentSpecs(roster).map((a) => [agentPasswordVariable(a.agentId), password(agentUser(a.agentId))]),
+    ),
+  };
+}
+
+/** The private inbox prefix each user must use (auth.conf grants agents/producers only their own). */
+export function inboxOf(user: User): string | undefined {
+  if (user === 'worker') return undefined;
+  if (user === 'producer') return '_INBOX.producer';
+  return agentInboxPrefix(user.slice('agent-'.length));
+}
 
 export const NATS_BINARY = natsServerBinary();
 
@@ -51,15 +69,26 @@ export interface AuthServer {
   stop(): Promise<void>;
 }
 
-/** Starts nats-server with `include ./auth.conf` (a verbatim copy of the shipped file), JetStream on. */
-export async function startAuthServer(extraConfig = ''): Promise<AuthServer> {
+export interface AuthServerOptions {
+  /** Render auth.conf for this roster (`auth render --agents`); default: a verbatim copy of the shipped file. */
+  roster?: string;
+  /** Server settings before the include (e.g. limits, TLS). */
+  extraConfig?: string;
+}
+
+/** Starts nats-server with `include ./auth.conf`, JetStream on. */
+export async function startAuthServer(options: AuthServerOptions | string = {}): Promise<AuthServer> {
   if (NATS_BINARY === null) throw new Error('nats-server is not installed');
+  const { roster, extraConfig = '' } = typeof options === 'string' ? { extraConfig: options } : options;
   const dir = await mkdtemp(path.join(tmpdir(), 'vapora-nats-auth-'));
-  await copyFile(AUTH_CONF, path.join(dir, 'auth.conf'));
+  if (roster === undefined) await copyFile(AUTH_CONF, path.join(dir, 'auth.conf'));
+  else await writeFile(path.join(dir, 'auth.conf'), renderAuthConf(parseAgentSpecs(roster)));
+  // The shipped file is rendered from SHIPPED_ROSTER (validate deploy checks it): its variables follow from that.
+  const vars = serverEnv(roster ?? SHIPPED_ROSTER);
   const configFile = path.join(dir, 'server.conf');
   await writeFile(configFile, `${extraConfig}\ninclude ./auth.conf\n`);
   const wrapper = path.join(dir, 'nats-server');
-  const exports = Object.entries(SERVER_ENV)
+  const exports = Object.entries(vars)
     .map(([k, v]) => `export ${k}='${v}'`)
     .join('\n');
   await writeFile(wrapper, `#!/bin/sh\n${exports}\nexec '${NATS_BINARY}' "$@"\n`);
@@ -78,11 +107,11 @@ export async function startAuthServer(extraConfig = ''): Promise<AuthServer> {
   return {
     server,
     async connectAs(user, options = {}) {
-      const inboxPrefix = options.inboxPrefix === undefined ? INBOX[user] : options.inboxPrefix;
+      const inboxPrefix = options.inboxPrefix === undefined ? inboxOf(user) : options.inboxPrefix;
       const nc = await connect({
         servers: server.url,
         user,
-        pass: options.pass ?? PASSWORDS[user],
+        pass: options.pass ?? password(user),
         reconnect: false,
         name: `test-${user}`,
         ...(inboxPrefix ? { inboxPrefix } : {}),

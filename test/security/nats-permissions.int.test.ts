@@ -1,9 +1,11 @@
 /**
- * The shipped NATS authorization (k8s/base/nats/auth.conf, loaded unchanged into a real nats-server) is both
- * sufficient and restrictive:
- *   - the real agent SDK, a real Worker and a producer run a task end to end under it without one violation;
- *   - an agent cannot touch another agent's results, assignments or registry entry, nor the worker's buckets,
- *     nor the shared _INBOX; a producer can only announce tasks; unauthenticated clients are refused.
+ * The shipped NATS authorization (k8s/base/nats/auth.conf, rendered by `vapora-learning auth render` and loaded
+ * unchanged into a real nats-server) is both sufficient and restrictive:
+ *   - the real agent SDK, a real Worker (the only writer of KV and creator of consumers) and a producer run tasks
+ *     end to end under it without one violation, by anyone;
+ *   - an agent writes nothing shared: no KV (not even its own registry entry), no consumer (not even its own, so
+ *     no deliver subject of its choosing), no stream API; it cannot touch another agent's results, assignments or
+ *     consumer, nor the shared _INBOX; a producer can only announce tasks; unauthenticated clients are refused.
  * Every refusal is checked where it matters (nothing stored in the stream, nothing delivered) and paired with
  * the same action done by the worker user, which succeeds — so each assertion could fail.
  */
@@ -11,6 +13,7 @@ import { jest } from '@jest/globals';
 import type { ConsumerConfig } from '@nats-io/jetstream';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
+import { ensureAgentConsumer } from '../../src/bus/agent-consumer.js';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { connect, errors, nanos } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -27,7 +30,15 @@ import { connectKnowledgeGraph } from '../../src/kg/connect.js';
 import { Worker } from '../../src/worker/worker.js';
 import { waitFor } from '../support/wait-for.js';
 import type { AuthServer, User } from './nats-auth.js';
-import { lastSeq, NATS_BINARY, PASSWORDS, startAuthServer, storedOn, violationLog } from './nats-auth.js';
+import {
+  lastSeq,
+  NATS_BINARY,
+  PASSWORDS,
+  SHIPPED_ROSTER,
+  startAuthServer,
+  storedOn,
+  violationLog,
+} from './nats-auth.js';
 
 jest.setTimeout(60_000);
 const silent = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
@@ -63,7 +74,7 @@ describeNats('auth.conf is sufficient: SDK agent, worker and producer end to end
     await auth?.stop();
   });
 
-  it('registers, consumes its own assignments and reports results as agent-coder-1', async () => {
+  it('heartbeats, consumes its own assignments and reports results as agent-coder-1', async () => {
     const url = auth.server.url;
     kg = await connectKnowledgeGraph({ url: 'mem://', namespace: 'vapora', database: 'kg' });
     const config = loadWorkerConfig({
@@ -73,6 +84,7 @@ describeNats('auth.conf is sufficient: SDK agent, worker and producer end to end
       SURREAL_URL: 'mem://',
       HTTP_PORT: '0',
       LOG_LEVEL: 'silent',
+      AGENTS: SHIPPED_ROSTER,
     });
     worker = await Worker.create({ config, log: silent, kg });
     await worker.run();
@@ -97,10 +109,13 @@ describeNats('auth.conf is sufficient: SDK agent, worker and producer end to end
 
     const admin = await auth.connectAs('worker');
     const registry = await new Kvm(admin).open(Buckets.agents);
-    const entry = await registry.get('coder-1');
-    expect(entry?.json()).toMatchObject({ agentId: 'coder-1', role: 'developer', maxConcurrent: 2 });
-    // Heartbeats keep rewriting the entry (the put permission works after registration too).
-    await waitFor(async () => ((await registry.get('coder-1'))?.revision ?? 0) > entry!.revision, {
+    // The worker wrote the entry from the agent's heartbeat (the agent has no KV permission at all).
+    const entry = await waitFor(async () => (await registry.get('coder-1')) ?? undefined, {
+      what: 'the registry entry',
+    });
+    expect(entry.json()).toMatchObject({ agentId: 'coder-1', role: 'developer', maxConcurrent: 2 });
+    // Heartbeats keep refreshing the entry.
+    await waitFor(async () => ((await registry.get('coder-1'))?.revision ?? 0) > entry.revision, {
       what: 'a heartbeat',
     });
 
@@ -129,17 +144,22 @@ describeNats('auth.conf is sufficient: SDK agent, worker and producer end to end
     expect(await storedOn(admin, Streams.results, Subjects.result('coder-1'))).toBe(1);
     await waitFor(() => first.completed === 1, { what: 'the assignment to be acknowledged' });
 
-    // Stop deregisters (KV delete = a put on the agent's own key).
+    // Stop deregisters: a leaving heartbeat, on which the worker deletes the entry.
     await first.stop(2000);
     agents.splice(agents.indexOf(first), 1);
-    expect(await registry.get('coder-1')).toMatchObject({ operation: 'DEL' });
+    await waitFor(async () => (await registry.get('coder-1'))?.operation === 'DEL', { what: 'the deletion' });
 
-    // Restart with another maxConcurrent: the SDK updates its existing durable consumer.
+    // Restart with another maxConcurrent (within the roster's 4): the worker updates the durable consumer.
     const second = await start(3);
     agents.push(second);
     const jsm = await jetstreamManager(admin);
     const info = await jsm.consumers.info(Streams.assignments, Consumers.agent('coder-1'));
-    expect(info.config.max_ack_pending).toBe(3);
+    await waitFor(
+      async () =>
+        (await jsm.consumers.info(Streams.assignments, Consumers.agent('coder-1'))).config.max_ack_pending ===
+        3,
+      { what: 'the consumer ceiling to follow the heartbeat' },
+    );
     expect(info.config.filter_subject).toBe(Subjects.assignment('coder-1'));
     await publishTask('sec-2');
     await waitFor(() => second.completed === 1, { what: 'the second task', timeoutMs: 10_000 });
@@ -163,14 +183,10 @@ describeNats('auth.conf is restrictive', () => {
     auth = await startAuthServer();
     admin = await auth.connectAs('worker');
     await applyTopology(admin, await loadTopology());
-    // What the worker and another agent's SDK have set up: agent "other"'s consumer and one assignment each.
-    await (
-      await jetstreamManager(admin)
-    ).consumers.add(Streams.assignments, {
-      durable_name: Consumers.agent('other'),
-      filter_subject: Subjects.assignment('other'),
-      ack_policy: AckPolicy.Explicit,
-    });
+    // What the worker has set up: each agent's consumer (ensureAgentConsumer) and one assignment each.
+    const jsm = await jetstreamManager(admin);
+    await ensureAgentConsumer(jsm, 'other', 2);
+    await ensureAgentConsumer(jsm, 'coder-1', 4);
     await jetstream(admin).publish(Subjects.assignment('other'), 'for other');
     await jetstream(admin).publish(Subjects.assignment('coder-1'), 'for coder-1');
     agent = await auth.connectAs(AGENT);
@@ -224,14 +240,39 @@ describeNats('auth.conf is restrictive', () => {
   }
 
   describe('agent-coder-1', () => {
-    it('can write its own registry entry and publish its own results', async () => {
-      const agentsKey = `$KV.${Buckets.agents}.coder-1`;
-      const before = await storedOn(admin, 'KV_vapora_agents', agentsKey);
-      const kv = await new Kvm(agent).open(Buckets.agents);
-      expect(await kv.put('coder-1', '{}')).toBeGreaterThan(0);
-      expect(await storedOn(admin, 'KV_vapora_agents', agentsKey)).toBe(before + 1);
+    it('can publish its own results and heartbeats', async () => {
       const ack = await jetstream(agent).publish(Subjects.result('coder-1'), '{}');
       expect(ack.stream).toBe(Streams.results);
+      const heard = collect(admin, Subjects.heartbeat('coder-1'));
+      await admin.flush();
+      agent.publish(Subjects.heartbeat('coder-1'), '{}');
+      await waitFor(() => heard.received.length === 1, { what: 'the heartbeat at the worker' });
+      expect(auth.violations(agent)).toEqual([]);
+    });
+
+    it('can look up, fetch, extend, nak, term and ack on its own consumer (what nats.js v3 sends)', async () => {
+      const consumer = await jetstream(agent).consumers.get(Streams.assignments, Consumers.agent('coder-1'));
+      const first = await consumer.next({ expires: 2000 });
+      expect(first?.string()).toBe('for coder-1');
+      first!.working();
+      first!.nak();
+      const again = await consumer.next({ expires: 2000 });
+      expect(again?.info.deliveryCount).toBe(2);
+      expect(await again!.ackAck()).toBe(true);
+      // fetch and consume (pull batches with heartbeats) use the same MSG.NEXT subject.
+      await jetstream(admin).publish(Subjects.assignment('coder-1'), 'second');
+      const batch = await consumer.fetch({ max_messages: 1, expires: 2000 });
+      for await (const m of batch) m.term();
+      await jetstream(admin).publish(Subjects.assignment('coder-1'), 'third');
+      const stream = await consumer.consume({ max_messages: 1, idle_heartbeat: 500 });
+      for await (const m of stream) {
+        expect(m.string()).toBe('third');
+        await m.ackAck();
+        break;
+      }
+      await stream.close();
+      expect((await consumer.info()).num_ack_pending).toBe(0);
+      expect(auth.violations(agent)).toEqual([]);
     });
 
     it.each([
@@ -244,51 +285,91 @@ describeNats('auth.conf is restrictive', () => {
       ['$KV.vapora_capacity.x', 'KV_vapora_capacity'],
       ['$KV.vapora_capacity.coder-1', 'KV_vapora_capacity'],
       ['$KV.vapora_agents.other', 'KV_vapora_agents'],
+      ['$KV.vapora_agents.coder-1', 'KV_vapora_agents'],
       ['$KV.vapora_tasks.t-1', 'KV_vapora_tasks'],
     ])('cannot publish %s', async (subject, stream) => {
       await expectPublishDenied(agent, subject, stream);
     });
 
-    it("cannot create a consumer on another agent's assignments (durable, ephemeral, ordered)", async () => {
-      const jsm = await jetstreamManager(agent);
+    it('cannot heartbeat as another agent (the worker never hears it)', async () => {
+      const heard = collect(admin, Subjects.allHeartbeats);
+      await admin.flush();
+      agent.publish(Subjects.heartbeat('other'), '{"agentId":"other","maxConcurrent":10000}');
+      await agent.flush();
+      await waitFor(() => auth.violations(agent).some((v) => v.subject === Subjects.heartbeat('other')), {
+        what: 'a publish violation on the heartbeat of other',
+      });
+      admin.publish(Subjects.heartbeat('coder-1'), 'control');
+      await waitFor(() => heard.received.length > 0, { what: 'the control heartbeat' });
+      expect(heard.received.map((m) => m.subject)).toEqual([Subjects.heartbeat('coder-1')]);
+    });
+
+    it('cannot create, update or delete any consumer, not even its own (no deliver subject of its choosing)', async () => {
+      const jsm = await jetstreamManager(agent, { checkAPI: false });
       const base: Partial<ConsumerConfig> = { ack_policy: AckPolicy.Explicit };
       const other = Subjects.assignment('other');
-      // A durable named like the other agent's, an ephemeral with its filter, and its own name with that filter.
+      const own = Subjects.assignment('coder-1');
       for (const cfg of [
         { ...base, durable_name: Consumers.agent('other'), filter_subject: other },
         { ...base, filter_subject: other },
-        { ...base, durable_name: Consumers.agent('coder-1'), filter_subject: other },
+        { ...base, durable_name: Consumers.agent('coder-1'), filter_subject: own },
+        // A push consumer delivering into another agent's capacity record (the redirection attack).
+        {
+          ...base,
+          durable_name: Consumers.agent('coder-1'),
+          filter_subject: own,
+          deliver_subject: `$KV.${Buckets.capacity}.other`,
+        },
         { ...base, durable_name: 'sneaky', filter_subject: other },
       ]) {
         await expect(jsm.consumers.add(Streams.assignments, cfg)).rejects.toThrow(/Permissions Violation/);
       }
-      // An ordered consumer (client-generated name) filtered on the other agent's subject.
       await expect(
-        jetstream(agent).consumers.get(Streams.assignments, { filter_subjects: other }),
+        jsm.consumers.update(Streams.assignments, Consumers.agent('coder-1'), { max_ack_pending: 10_000 }),
       ).rejects.toThrow(/Permissions Violation/);
-
-      // The server-side filter check: the allowed create subject with a body asking for another filter, or none
-      // (which would be every agent's assignments). nats-server compares the body with the subject.
-      for (const filter of [{ filter_subject: other }, {}, { filter_subject: 'vapora.assignments.>' }]) {
-        const forged = await agent.request(
-          `$JS.API.CONSUMER.CREATE.${Streams.assignments}.${Consumers.agent('coder-1')}.${Subjects.assignment('coder-1')}`,
-          JSON.stringify({
-            stream_name: Streams.assignments,
-            config: { durable_name: Consumers.agent('coder-1'), ack_policy: 'explicit', ...filter },
-          }),
-          { timeout: 2000 },
-        );
-        expect(forged.json<{ error?: { description: string } }>().error?.description).toMatch(
-          /did not match filtered subject/,
+      await expect(jsm.consumers.delete(Streams.assignments, Consumers.agent('other'))).rejects.toThrow(
+        /Permissions Violation/,
+      );
+      // An ordered consumer (client-generated name).
+      await expect(
+        jetstream(agent).consumers.get(Streams.assignments, { filter_subjects: own }),
+      ).rejects.toThrow(/Permissions Violation/);
+      // The raw create subjects (2.9+ with filter, and the plain durable one).
+      for (const subject of [
+        `$JS.API.CONSUMER.CREATE.${Streams.assignments}.${Consumers.agent('coder-1')}.${own}`,
+        `$JS.API.CONSUMER.CREATE.${Streams.assignments}.${Consumers.agent('coder-1')}`,
+        `$JS.API.CONSUMER.DURABLE.CREATE.${Streams.assignments}.${Consumers.agent('coder-1')}`,
+      ]) {
+        const body = {
+          stream_name: Streams.assignments,
+          config: { durable_name: Consumers.agent('coder-1') },
+        };
+        await expect(agent.request(subject, JSON.stringify(body), { timeout: 2000 })).rejects.toThrow(
+          /Permissions Violation/,
         );
       }
+      // Nor any other JetStream API: account info, stream info, stream and consumer lists.
+      for (const subject of [
+        '$JS.API.INFO',
+        `$JS.API.STREAM.INFO.${Streams.assignments}`,
+        '$JS.API.STREAM.NAMES',
+        `$JS.API.CONSUMER.NAMES.${Streams.assignments}`,
+        `$JS.API.CONSUMER.INFO.${Streams.assignments}.${Consumers.agent('other')}`,
+        `$JS.API.DIRECT.GET.KV_${Buckets.agents}.$KV.${Buckets.agents}.other`,
+      ]) {
+        await expect(agent.request(subject, '', { timeout: 2000 })).rejects.toThrow(/Permissions Violation/);
+      }
 
-      // Stream level: only the worker-created consumer exists; the other agent's assignment is untouched.
+      // Stream level: only the worker-created consumers exist, with the worker's configuration.
       const names: string[] = [];
-      for await (const ci of (await jetstreamManager(admin)).consumers.list(Streams.assignments)) {
+      const adminJsm = await jetstreamManager(admin);
+      for await (const ci of adminJsm.consumers.list(Streams.assignments)) {
         names.push(ci.name);
+        expect(ci.config.deliver_subject).toBeUndefined();
       }
-      expect(names).toEqual([Consumers.agent('other')]);
+      expect(names.sort()).toEqual([Consumers.agent('coder-1'), Consumers.agent('other')]);
+      const own4 = await adminJsm.consumers.info(Streams.assignments, Consumers.agent('coder-1'));
+      expect(own4.config.max_ack_pending).toBe(4);
     });
 
     it("cannot read from another agent's existing consumer", async () => {
@@ -430,6 +511,7 @@ describeNats('auth.conf refusals are logged by the server', () => {
     agent.publish(Subjects.result('other'), '{}');
     agent.publish(`$KV.${Buckets.profiles}.coder-1.coding`, '{}');
     const denied = collect(agent, 'vapora.assignments.>');
+    agent.publish(Subjects.heartbeat('coder-1'), '{}');
     agent.publish(`$KV.${Buckets.agents}.coder-1`, '{}');
     agent.publish(Subjects.taskArrived, '{}');
     producer.publish(Subjects.taskArrived, '{}');
@@ -441,6 +523,7 @@ describeNats('auth.conf refusals are logged by the server', () => {
         `Publish ${Subjects.result('other')}`,
         `Publish $KV.${Buckets.profiles}.coder-1.coding`,
         'Subscription vapora.assignments.>',
+        `Publish $KV.${Buckets.agents}.coder-1`,
         `Publish ${Subjects.taskArrived}`,
       ],
       producer: [`Publish ${Subjects.result('coder-1')}`],

@@ -12,6 +12,8 @@ import { jest } from '@jest/globals';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
+import type { AgentHandle } from '../../src/agent/agent.js';
+import { startAgent } from '../../src/agent/agent.js';
 import { connectNats } from '../../src/bus/connect.js';
 import { Streams, Subjects } from '../../src/bus/subjects.js';
 import { loadNatsConfig, loadWorkerConfig } from '../../src/config/config.js';
@@ -211,10 +213,12 @@ describeTls('TLS to NATS with a self-signed CA', () => {
     let server: NatsServerHandle;
     let kg: KnowledgeGraph | undefined;
     let worker: Worker | undefined;
+    let agent: AgentHandle | undefined;
     beforeAll(async () => {
       server = await startTlsServer(pki, true);
     });
     afterAll(async () => {
+      await agent?.stop(1000).catch(() => undefined);
       await worker?.shutdown(2000).catch(() => undefined);
       await kg?.close().catch(() => undefined);
       await server?.stop();
@@ -246,19 +250,21 @@ describeTls('TLS to NATS with a self-signed CA', () => {
       if (nc instanceof Error) throw nc;
       try {
         await roundTrip(nc);
-        const result = {
-          executionId: 'tls-1',
-          taskId: 'tls-task',
+        // An SDK agent over the same mutual TLS runs one task: the result counts because it held the assignment.
+        agent = await startAgent({
           agentId: 'tls-agent',
-          taskType: 'coding',
-          success: true,
-          durationMs: 10,
-          finishedAt: new Date().toISOString(),
-        };
-        const ack = await jetstream(nc).publish(Subjects.result('tls-agent'), JSON.stringify(result), {
-          msgID: result.executionId,
+          role: 'developer',
+          maxConcurrent: 1,
+          nats: loadNatsConfig(env),
+          log: silent,
+          handler: async () => ({ success: true }),
         });
-        expect(ack.stream).toBe(Streams.results);
+        const ack = await jetstream(nc).publish(
+          Subjects.taskArrived,
+          JSON.stringify({ taskId: 'tls-task', title: 'Implement the TLS login', taskType: 'coding' }),
+          { msgID: 'tls-task' },
+        );
+        expect(ack.stream).toBe(Streams.tasks);
         await waitFor(async () => (await kg!.countExecutions('tls-agent', 'coding')) === 1, {
           what: 'the worker to learn the result over mutual TLS',
           timeoutMs: 10_000,

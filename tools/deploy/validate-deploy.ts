@@ -1,6 +1,7 @@
 // Orchestrates the deploy checks: loads files once, runs the pure checks, runs kubectl if present.
 import path from 'node:path';
 import { checkAgreement } from './agreement-check.js';
+import { checkAuthRoster } from './auth-roster-check.js';
 import { listFiles, readText } from './files.js';
 import { AUTH_CONF, checkJetStreamLimits, NATS_CONF } from './jetstream-limits-check.js';
 import { checkKcl, declaredSchemas, type KclSchema } from './kcl-check.js';
@@ -160,6 +161,16 @@ export async function validateDeployReport(
   }
   problems.push(...checkWorkloadPolicy(resources, kustomizations));
   problems.push(...checkStreamReplicas({ kustomizations, resources, patches: patchDocs, taskservs, kcl }));
+  const authConf = texts.get(AUTH_CONF);
+  problems.push(
+    ...checkAuthRoster({
+      kustomizations,
+      resources,
+      taskservs,
+      kcl,
+      ...(authConf !== undefined ? { authConf } : {}),
+    }),
+  );
 
   // --- NATS storage limits against streams/ (outside k8s/ and provisioning/, so it may be absent in a copy)
   const declared = await declaredStreamBytes(root);
