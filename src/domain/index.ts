@@ -13,3 +13,4 @@ export * from './capacity.js';
 export * from './eligibility.js';
 export * from './profile-record.js';
 export * from './task-state.js';
+export * from './policy/index.js';
