@@ -60,31 +60,39 @@ export function betaMean({ alpha, beta }: BetaParams): number {
   return alpha / (alpha + beta);
 }
 
-/** Mass per grid cell, summing to 1. */
-function cellMasses({ alpha, beta }: BetaParams): Float64Array {
-  const logs = new Float64Array(GRID_CELLS);
+/**
+ * Scratch buffers reused across calls (the functions are synchronous, so no call can observe another's): a
+ * decision over many candidates would otherwise allocate two arrays per candidate.
+ */
+const scratch: { masses: Float64Array; cdf: Float64Array }[] = [];
+
+function buffersFor(count: number): { masses: Float64Array; cdf: Float64Array }[] {
+  while (scratch.length < count)
+    scratch.push({ masses: new Float64Array(GRID_CELLS), cdf: new Float64Array(GRID_CELLS + 1) });
+  return scratch;
+}
+
+/** Fills `masses` (per cell, summing to 1) and `cdf` (at the GRID_CELLS + 1 edges). */
+function discretise({ alpha, beta }: BetaParams, masses: Float64Array, cdf: Float64Array): void {
   let max = -Infinity;
   for (let g = 0; g < GRID_CELLS; g += 1) {
     const value = (alpha - 1) * LN_X[g]! + (beta - 1) * LN_1MX[g]!;
-    logs[g] = value;
+    masses[g] = value;
     if (value > max) max = value;
   }
   let total = 0;
   for (let g = 0; g < GRID_CELLS; g += 1) {
-    const mass = Math.exp(logs[g]! - max);
-    logs[g] = mass;
+    const mass = Math.exp(masses[g]! - max);
+    masses[g] = mass;
     total += mass;
   }
-  for (let g = 0; g < GRID_CELLS; g += 1) logs[g] = logs[g]! / total;
-  return logs;
-}
-
-/** CDF at the GRID_CELLS + 1 cell edges. */
-function edgeCdf(masses: Float64Array): Float64Array {
-  const cdf = new Float64Array(GRID_CELLS + 1);
-  for (let g = 0; g < GRID_CELLS; g += 1) cdf[g + 1] = cdf[g]! + masses[g]!;
+  cdf[0] = 0;
+  for (let g = 0; g < GRID_CELLS; g += 1) {
+    const mass = masses[g]! / total;
+    masses[g] = mass;
+    cdf[g + 1] = cdf[g]! + mass;
+  }
   cdf[GRID_CELLS] = 1;
-  return cdf;
 }
 
 function cdfAt(cdf: Float64Array, x: number): number {
@@ -103,9 +111,11 @@ interface Prepared {
 }
 
 function prepare(params: readonly BetaParams[], shifts: readonly number[]): Prepared[] {
+  const buffers = buffersFor(params.length);
   return params.map((p, i) => {
-    const masses = cellMasses(p);
-    return { masses, cdf: edgeCdf(masses), shift: shifts[i] ?? 0 };
+    const { masses, cdf } = buffers[i]!;
+    discretise(p, masses, cdf);
+    return { masses, cdf, shift: shifts[i] ?? 0 };
   });
 }
 

@@ -57,7 +57,17 @@ const NO_EVIDENCE: Evidence = { reward: 0, weight: 0, cost: 0, costWeight: 0, to
 const BORROW_HALF_AT = 10;
 const MEAN_FLOOR = 0.02;
 
+/**
+ * Window sums memoised per window array and discount. States are immutable (applyExecution returns a new one), and
+ * the worker's profile cache keeps decoded states between decisions, so most decisions reuse the sums of every
+ * candidate whose state did not change.
+ */
+const windowMemo = new WeakMap<readonly StateWindowEntry[], Map<number, Evidence>>();
+
 function windowEvidence(window: readonly StateWindowEntry[], discount: number, total: number): Evidence {
+  let byDiscount = windowMemo.get(window);
+  const cached = byDiscount?.get(discount);
+  if (cached && cached.total === total) return cached;
   let reward = 0;
   let weight = 0;
   let cost = 0;
@@ -72,7 +82,10 @@ function windowEvidence(window: readonly StateWindowEntry[], discount: number, t
     }
     w *= discount;
   }
-  return { reward, weight, cost, costWeight, total };
+  const evidence = { reward, weight, cost, costWeight, total };
+  if (!byDiscount) windowMemo.set(window, (byDiscount = new Map()));
+  byDiscount.set(discount, evidence);
+  return evidence;
 }
 
 /** Evidence of one agent for one type: from the state when present, else from the stored expertise. */
@@ -94,6 +107,25 @@ function evidenceFor(profile: LearningProfile | undefined, taskType: string, dis
 
 const clampMean = (m: number): number => Math.min(1 - MEAN_FLOOR, Math.max(MEAN_FLOOR, m));
 
+interface Pool {
+  reward: number;
+  weight: number;
+  cost: number;
+  costWeight: number;
+}
+
+function addTo(pools: Map<string, Pool>, type: string, e: Evidence): void {
+  const pool = pools.get(type);
+  if (pool) {
+    pool.reward += e.reward;
+    pool.weight += e.weight;
+    pool.cost += e.cost;
+    pool.costWeight += e.costWeight;
+  } else pools.set(type, { reward: e.reward, weight: e.weight, cost: e.cost, costWeight: e.costWeight });
+}
+
+const poolMean = (pool: Pool): number => (pool.reward + 1) / (pool.weight + 2);
+
 /** Beliefs for every candidate, in candidate order. */
 export function beliefsFor(
   taskType: string,
@@ -101,36 +133,32 @@ export function beliefsFor(
   profiles: ProfileLookup,
   options: PosteriorOptions,
 ): CandidateBelief[] {
-  const profileOf = candidates.map((c) => lookupProfile(profiles, c.agentId));
-  const own = profileOf.map((profile) => evidenceFor(profile, taskType, options.discount));
-
-  // Population of each type over the candidates (pooled), for this type and the others the agents know.
-  const populations = new Map<string, { reward: number; weight: number; cost: number; costWeight: number }>();
-  const other = new Map<string, Evidence>();
-  const addTo = (type: string, e: Evidence): void => {
-    const pop = populations.get(type) ?? { reward: 0, weight: 0, cost: 0, costWeight: 0 };
-    pop.reward += e.reward;
-    pop.weight += e.weight;
-    pop.cost += e.cost;
-    pop.costWeight += e.costWeight;
-    populations.set(type, pop);
-  };
-  own.forEach((e) => addTo(taskType, e));
-  const otherTypes = profileOf.map((profile, i) => {
-    if (!profile || options.borrow === 0) return [] as string[];
-    const types = new Set([...Object.keys(profile.expertise), ...Object.keys(profile.states ?? {})]);
-    types.delete(taskType);
-    for (const type of types) {
-      const e = evidenceFor(profile, type, options.discount);
-      other.set(`${i}\u0000${type}`, e);
-      addTo(type, e);
+  const { discount } = options;
+  const pools = new Map<string, Pool>();
+  const own: Evidence[] = [];
+  // Per candidate: its evidence on the other task types it knows.
+  const others: { type: string; evidence: Evidence }[][] = [];
+  for (const candidate of candidates) {
+    const profile = lookupProfile(profiles, candidate.agentId);
+    const mine = evidenceFor(profile, taskType, discount);
+    own.push(mine);
+    addTo(pools, taskType, mine);
+    const list: { type: string; evidence: Evidence }[] = [];
+    if (profile && options.borrow > 0) {
+      const types = profile.states ? Object.keys(profile.states) : Object.keys(profile.expertise);
+      for (const type of types) {
+        if (type === taskType) continue;
+        const evidence = evidenceFor(profile, type, discount);
+        list.push({ type, evidence });
+        addTo(pools, type, evidence);
+      }
     }
-    return [...types];
-  });
+    others.push(list);
+  }
 
-  const typePop = populations.get(taskType)!;
-  const popMean = (typePop.reward + 1) / (typePop.weight + 2);
-  const popCost = typePop.costWeight > 0 ? typePop.cost / typePop.costWeight : null;
+  const typePool = pools.get(taskType) ?? { reward: 0, weight: 0, cost: 0, costWeight: 0 };
+  const popMean = poolMean(typePool);
+  const popCost = typePool.costWeight > 0 ? typePool.cost / typePool.costWeight : null;
 
   return candidates.map((candidate, i) => {
     const mine = own[i]!;
@@ -138,15 +166,13 @@ export function beliefsFor(
     let advantageWeight = 0;
     let otherCost = 0;
     let otherCostWeight = 0;
-    for (const type of otherTypes[i]!) {
-      const e = other.get(`${i}\u0000${type}`)!;
-      const pop = populations.get(type)!;
-      if (e.weight > 0) {
-        advantage += e.weight * (e.reward / e.weight - (pop.reward + 1) / (pop.weight + 2));
-        advantageWeight += e.weight;
+    for (const { type, evidence } of others[i]!) {
+      if (evidence.weight > 0) {
+        advantage += evidence.reward - evidence.weight * poolMean(pools.get(type)!);
+        advantageWeight += evidence.weight;
       }
-      otherCost += e.cost;
-      otherCostWeight += e.costWeight;
+      otherCost += evidence.cost;
+      otherCostWeight += evidence.costWeight;
     }
     const shrink = advantageWeight / (advantageWeight + BORROW_HALF_AT);
     const borrowed = advantageWeight > 0 ? (advantage / advantageWeight) * shrink : 0;

@@ -24,10 +24,24 @@ import type { PolicyCandidate, PolicyContext, PolicyDecision, ProbabilisticPolic
 import { loadOf, withCapacity } from './types.js';
 
 export const MIN_PROPENSITY = 1e-6;
+/** Discounted executions at which a posterior is sharpened fully (see `sampling`). */
+export const SHARPEN_FULL_AT = 20;
 
 export interface ThompsonOptions extends PosteriorOptions {
   /** Score penalty at full load (load = inFlight / maxConcurrent). */
   loadWeight: number;
+  /**
+   * Variance scale of the sampled posterior of a well-known agent, (0, 1]: θ is drawn from Beta(α/e, β/e) — same
+   * mean, variance about e times the posterior's — once the agent has SHARPEN_FULL_AT executions of evidence, and
+   * from the posterior itself without evidence. 1 is textbook Thompson sampling; smaller explores less.
+   */
+  exploration: number;
+  /**
+   * Share of decisions made uniformly at random among the candidates with a free slot, [0, 1). Costs about
+   * epsilon × the mean skill gap in success; buys every candidate a propensity of at least epsilon / candidates,
+   * which off-policy evaluation of very different policies needs (docs/policies.md).
+   */
+  epsilon: number;
 }
 
 export interface PacingOptions {
@@ -89,11 +103,15 @@ export class ThompsonPolicy implements ProbabilisticPolicy {
 
     if (evaluation.fallback) return this.loadFallback(ctx, evaluation, random);
 
-    const params: BetaParams[] = beliefs.map((b) => b.posterior);
+    const params = this.sampling(beliefs);
+    const { epsilon } = this.options;
     const scores = params.map((p, i) => sampleBeta(p, random) - shifts[i]!);
-    const chosenIndex = argmax(scores);
+    const uniform = epsilon > 0 && random() < epsilon;
+    const chosenIndex = uniform ? Math.min(open.length - 1, Math.floor(random() * open.length)) : argmax(scores);
     const bestIndex = argmax(beliefs.map((b, i) => b.mean - shifts[i]!));
-    const propensity = clampPropensity(winProbabilityOf(params, shifts, chosenIndex));
+    const propensity = clampPropensity(
+      epsilon / open.length + (1 - epsilon) * winProbabilityOf(params, shifts, chosenIndex),
+    );
     const ranking = this.ranking(open, beliefs, scores);
     const chosen = ranking.find((s) => s.agentId === open[chosenIndex]!.agentId)!;
     const explored = chosenIndex !== bestIndex;
@@ -105,7 +123,8 @@ export class ThompsonPolicy implements ProbabilisticPolicy {
       ranking,
       chosen,
       reasoning:
-        `${this.name} for '${ctx.taskType}': sampled ${chosen.agentId} (P=${fmt(propensity)}` +
+        `${this.name} for '${ctx.taskType}': ${uniform ? 'uniform pick' : 'sampled'} ${chosen.agentId} ` +
+        `(P=${fmt(propensity)}` +
         `${explored ? `, exploring; best estimate ${open[bestIndex]!.agentId}` : ', the best estimate'}` +
         `${priceText}): ${chosen.reasoning}`,
       policy: this.name,
@@ -120,11 +139,25 @@ export class ThompsonPolicy implements ProbabilisticPolicy {
       const least = leastLoaded(open);
       return new Map(open.map((c) => [c.agentId, least.includes(c) ? 1 / least.length : 0]));
     }
-    const probabilities = argmaxProbabilities(
-      beliefs.map((b) => b.posterior),
-      shifts,
-    );
-    return new Map(open.map((c, i) => [c.agentId, probabilities[i]!]));
+    const { epsilon } = this.options;
+    const probabilities = argmaxProbabilities(this.sampling(beliefs), shifts);
+    return new Map(open.map((c, i) => [c.agentId, epsilon / open.length + (1 - epsilon) * probabilities[i]!]));
+  }
+
+  /**
+   * The distributions θ is drawn from: each posterior sharpened by up to 1/exploration, in proportion to its own
+   * evidence (full at SHARPEN_FULL_AT discounted executions). The discount keeps a long-known agent's posterior
+   * about as wide as 1/(1 − discount) executions allow, so plain Thompson sampling would go on re-testing agents it
+   * knows well; an agent with little evidence (new, or unlucky in its first tries) is still sampled as widely as
+   * its posterior says.
+   */
+  private sampling(beliefs: readonly CandidateBelief[]): BetaParams[] {
+    const e = this.options.exploration;
+    return beliefs.map(({ posterior, evidence }) => {
+      if (e === 1) return posterior;
+      const scale = 1 + (1 / e - 1) * Math.min(1, evidence / SHARPEN_FULL_AT);
+      return { alpha: posterior.alpha * scale, beta: posterior.beta * scale };
+    });
   }
 
   private pace(belief: CandidateBelief): void {
