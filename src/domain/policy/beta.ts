@@ -13,6 +13,8 @@ export const GRID_CELLS = 128;
 const MIDPOINTS = Array.from({ length: GRID_CELLS }, (_, g) => (g + 0.5) / GRID_CELLS);
 const LN_X = Float64Array.from(MIDPOINTS, (x) => Math.log(x));
 const LN_1MX = Float64Array.from(MIDPOINTS, (x) => Math.log(1 - x));
+const LN_H = Math.log(1 / GRID_CELLS);
+const LN_1M_HALF_H = Math.log(1 - 0.5 / GRID_CELLS);
 
 export interface BetaParams {
   alpha: number;
@@ -76,7 +78,12 @@ function buffersFor(count: number): { masses: Float64Array; cdf: Float64Array }[
 function discretise({ alpha, beta }: BetaParams, masses: Float64Array, cdf: Float64Array): void {
   let max = -Infinity;
   for (let g = 0; g < GRID_CELLS; g += 1) {
-    const value = (alpha - 1) * LN_X[g]! + (beta - 1) * LN_1MX[g]!;
+    let value: number;
+    // The end cells integrate the density's power-law end exactly: with α or β below 1 (a wide prior whose mean is
+    // near 0 or 1) the density is unbounded there and its midpoint value would misstate the cell's mass.
+    if (g === 0) value = alpha * LN_H - Math.log(alpha) - LN_H + (beta - 1) * LN_1M_HALF_H;
+    else if (g === GRID_CELLS - 1) value = beta * LN_H - Math.log(beta) - LN_H + (alpha - 1) * LN_1M_HALF_H;
+    else value = (alpha - 1) * LN_X[g]! + (beta - 1) * LN_1MX[g]!;
     masses[g] = value;
     if (value > max) max = value;
   }
