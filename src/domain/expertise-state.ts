@@ -24,7 +24,7 @@ import {
   toWindowEntry,
   windowStats,
 } from './expertise.js';
-import { dayIndexOfKey, toEpochMs, utcDayIndex } from './time.js';
+import { dayKey, toEpochMs, utcDayIndex } from './time.js';
 
 /** Day buckets older than this many days before the latest execution's day are dropped. */
 export const BUCKET_HORIZON_DAYS = 40;
@@ -82,10 +82,13 @@ export function applyExecution(state: ExpertiseState, execution: ExecutionData):
       ? entry.finishedAtMs
       : Math.max(state.lastExecutionAtMs, entry.finishedAtMs);
   const horizonStart = utcDayIndex(lastExecutionAtMs) - BUCKET_HORIZON_DAYS;
+  // 'YYYY-MM-DD' keys order as their days do, so the horizon test is a string comparison (no date parsing on the
+  // hot path).
+  const horizonKey = dayKey(horizonStart);
 
   const buckets = new Map<string, DayBucket>();
   for (const bucket of state.days) {
-    if (dayIndexOfKey(bucket.day) >= horizonStart) buckets.set(bucket.day, bucket);
+    if (bucket.day >= horizonKey) buckets.set(bucket.day, bucket);
   }
   if (utcDayIndex(entry.finishedAtMs) >= horizonStart) addToBucket(buckets, entry);
 
@@ -113,10 +116,7 @@ function toStateWindowEntry(execution: ExecutionData): StateWindowEntry {
   return entry;
 }
 
-function insertIntoWindow(
-  window: readonly StateWindowEntry[],
-  entry: StateWindowEntry,
-): StateWindowEntry[] {
+function insertIntoWindow(window: readonly StateWindowEntry[], entry: StateWindowEntry): StateWindowEntry[] {
   // Binary search for the first entry that ranks after the new one.
   let low = 0;
   let high = window.length;

@@ -10,7 +10,15 @@ export {
   simulate,
   simulateRuns,
 } from './run-simulation.js';
-export type { PolicySpec, RunSimulationOptions, SeedRun, SimulateOptions, SimulationRow } from './run-simulation.js';
+export type {
+  PolicySpec,
+  RunSimulationOptions,
+  SeedRun,
+  SimulateOptions,
+  SimulationRow,
+} from './run-simulation.js';
 export { createRandom, deriveSeed } from './prng.js';
 export { replayCheck } from './replay-check.js';
 export type { ReplayCheckOptions, ReplayCheckRow } from './replay-check.js';
+export { budgetFrontier } from './frontier.js';
+export type { BudgetFrontier } from './frontier.js';

@@ -32,10 +32,15 @@ export interface ReplayCheckRow {
 export function replayCheck(options: ReplayCheckOptions): ReplayCheckRow[] {
   const world = buildWorld(options.scenario, options.seed, options.steps);
   const targets = options.targets.map((name) => createPolicy(name));
-  const run = runWorld(world, options.seed, createPolicy(options.logging ?? DEFAULT_POLICY, options.loggingOptions), {
-    policySeed: deriveSeed(options.seed, 4),
-    log: { targets },
-  });
+  const run = runWorld(
+    world,
+    options.seed,
+    createPolicy(options.logging ?? DEFAULT_POLICY, options.loggingOptions),
+    {
+      policySeed: deriveSeed(options.seed, 4),
+      log: { targets },
+    },
+  );
   const logs = run.logs ?? [];
   return options.targets.map((target, t) => ({
     target,

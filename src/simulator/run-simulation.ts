@@ -59,6 +59,16 @@ export interface SeedRun {
 
 const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
 
+function hashString(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+function isPlainDefault(spec: PolicySpec): boolean {
+  return spec.name === DEFAULT_POLICY && Object.keys(spec.options ?? {}).length === 0;
+}
+
 function needsBudget(spec: PolicySpec): boolean {
   return spec.name === 'cost-aware' && spec.options?.budgetCentsPerTask === undefined;
 }
@@ -75,26 +85,47 @@ export function simulateRuns(
   const runs: SeedRun[][] = policies.map(() => []);
   for (const seed of seeds) {
     const world = buildWorld(scenario, seed, steps);
-    const policySeed = (index: number): number => deriveSeed(seed, 3, index);
-    let defaultSpend: number | undefined;
-    const budgetFor = (): number => {
-      if (defaultSpend === undefined) {
-        const run = runWorld(world, seed, createPolicy(DEFAULT_POLICY), { policySeed: policySeed(999) });
-        defaultSpend = run.spendCents / Math.max(1, run.tasks);
-      }
-      return fraction * defaultSpend;
-    };
-    policies.forEach((spec, index) => {
-      const budget = needsBudget(spec)
-        ? budgetFor()
-        : spec.name === 'cost-aware'
-          ? Number(spec.options?.budgetCentsPerTask)
-          : null;
+    // Seeded by the spec, not its position, so a policy's row is the same whatever else is simulated beside it.
+    const policySeed = (spec: PolicySpec): number =>
+      deriveSeed(seed, 3, hashString(`${spec.name}${JSON.stringify(spec.options ?? {})}`));
+    const run = (spec: PolicySpec, budget: number | null): SeedRun => {
       const chooser =
         spec.name === 'oracle'
           ? 'oracle'
-          : createPolicy(spec.name, budget === null ? spec.options : { ...spec.options, budgetCentsPerTask: budget });
-      runs[index]!.push({ seed, result: runWorld(world, seed, chooser, { policySeed: policySeed(index) }), budgetPerTask: budget });
+          : createPolicy(
+              spec.name,
+              budget === null ? spec.options : { ...spec.options, budgetCentsPerTask: budget },
+            );
+      return {
+        seed,
+        result: runWorld(world, seed, chooser, { policySeed: policySeed(spec) }),
+        budgetPerTask: budget,
+      };
+    };
+    // The default policy's own row, when listed, is the run whose spend sets the budget; otherwise a run of its own.
+    const defaultIndex = policies.findIndex(isPlainDefault);
+    const done = new Map<number, SeedRun>();
+    if (defaultIndex >= 0) done.set(defaultIndex, run(policies[defaultIndex]!, null));
+    let budget: number | undefined;
+    const budgetFor = (): number => {
+      if (budget === undefined) {
+        const reference = defaultIndex >= 0 ? done.get(defaultIndex)! : run({ name: DEFAULT_POLICY }, null);
+        budget = (fraction * reference.result.spendCents) / Math.max(1, reference.result.tasks);
+      }
+      return budget;
+    };
+    policies.forEach((spec, index) => {
+      const seedRun =
+        done.get(index) ??
+        run(
+          spec,
+          needsBudget(spec)
+            ? budgetFor()
+            : spec.name === 'cost-aware'
+              ? Number(spec.options?.budgetCentsPerTask)
+              : null,
+        );
+      runs[index]!.push(seedRun);
     });
   }
   return runs;

@@ -6,14 +6,7 @@
  */
 import { createRandom, deriveSeed } from './prng.js';
 
-export const SCENARIOS = [
-  'stationary',
-  'drift',
-  'late-joiner',
-  'unlucky-start',
-  'cost',
-  'delayed',
-] as const;
+export const SCENARIOS = ['stationary', 'drift', 'late-joiner', 'unlucky-start', 'cost', 'delayed'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export const SIM_TYPES = ['coding', 'review', 'testing'] as const;

@@ -103,27 +103,29 @@ function drawSteps(world: World, seed: number): StepDraws[] {
 class Books {
   readonly profiles = new Map<string, LearningProfile>();
   readonly inFlight = new Map<string, number>();
+  private readonly rates = new Map<string, number>();
 
   apply(agentId: string, taskType: string, execution: ExecutionData, now: Date): void {
     const profile = this.profiles.get(agentId) ?? { agentId, expertise: {}, states: {} };
     const state = applyExecution(profile.states?.[taskType] ?? createExpertiseState(taskType), execution);
+    const states = { ...profile.states, [taskType]: state };
     this.profiles.set(agentId, {
       agentId,
       expertise: { ...profile.expertise, [taskType]: expertiseFromState(state, now) },
-      states: { ...profile.states, [taskType]: state },
+      states,
     });
+    let successes = 0;
+    let total = 0;
+    for (const s of Object.values(states)) {
+      for (const entry of s.window) successes += entry.success ? 1 : 0;
+      total += s.window.length;
+    }
+    this.rates.set(agentId, total > 0 ? successes / total : 0);
   }
 
   /** The agent's overall success rate over its windows (the seed's base score input). */
   overallRate(agentId: string): number {
-    const states = this.profiles.get(agentId)?.states ?? {};
-    let successes = 0;
-    let total = 0;
-    for (const state of Object.values(states)) {
-      for (const entry of state.window) successes += entry.success ? 1 : 0;
-      total += state.window.length;
-    }
-    return total > 0 ? successes / total : 0;
+    return this.rates.get(agentId) ?? 0;
   }
 }
 
@@ -195,8 +197,7 @@ export function runWorld(world: World, seed: number, chooser: Chooser, options: 
       result.unassignable += 1;
       continue;
     }
-    const skillOf = (agentId: string): number =>
-      skillAt(world, agentsById.get(agentId)!, draw.type, step);
+    const skillOf = (agentId: string): number => skillAt(world, agentsById.get(agentId)!, draw.type, step);
     const oracleSkill = Math.max(...candidates.map((c) => skillOf(c.agentId)));
     const ctx: PolicyContext = {
       taskType: draw.type,
@@ -210,7 +211,9 @@ export function runWorld(world: World, seed: number, chooser: Chooser, options: 
     let propensity = 1;
     let ranking: { agentId: string; expertiseScore: number }[] = [];
     if (chooser === 'oracle') {
-      agentId = candidates.reduce((best, c) => (skillOf(c.agentId) > skillOf(best.agentId) ? c : best)).agentId;
+      agentId = candidates.reduce((best, c) =>
+        skillOf(c.agentId) > skillOf(best.agentId) ? c : best,
+      ).agentId;
     } else {
       const decision = chooser.choose(ctx);
       if (!decision) {

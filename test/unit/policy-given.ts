@@ -5,14 +5,14 @@ import type {
   Policy,
   PolicyCandidate,
   PolicyContext,
-} from '../../src/index.js';
+} from '../../src/domain/index.js';
 import {
   applyExecution,
   createExpertiseState,
-  createRandom,
   expertiseFromState,
   MS_PER_DAY,
-} from '../../src/index.js';
+} from '../../src/domain/index.js';
+import { createRandom } from '../../src/simulator/index.js';
 
 export const NOW = new Date('2026-06-15T12:00:00.000Z');
 

@@ -1,17 +1,17 @@
 import fc from 'fast-check';
-import type { PolicyContext } from '../../src/index.js';
+import type { PolicyContext } from '../../src/domain/index.js';
 import {
   argmaxProbabilities,
   chooseAgent,
   createPolicy,
-  createRandom,
   DEFAULT_POLICY,
   isPolicyError,
   POLICIES,
   PolicyErrorCodes,
   rewardOf,
   sampleBeta,
-} from '../../src/index.js';
+} from '../../src/domain/index.js';
+import { createRandom } from '../../src/simulator/index.js';
 import { candidate, choiceShares, context, NOW, outcomes, profile } from './policy-given.js';
 
 function errorCode(fn: () => unknown): string | undefined {

@@ -31,13 +31,24 @@ const THOMPSON_SPECS: Record<keyof ThompsonOptions, OptionSpec> = {
   priorStrength: { min: 0, above: true, max: 1000, default: 3, doc: 'prior weight in executions, > 0' },
   borrow: { min: 0, max: 1, default: 0.5, doc: "weight of the agent's other task types in its prior, 0..1" },
   loadWeight: { min: 0, max: 1, default: 0.05, doc: 'score penalty at full load, 0..1' },
-  exploration: { min: 0, above: true, max: 1, default: 0.3, doc: 'variance scale of the sampled posterior, (0, 1]' },
+  exploration: {
+    min: 0,
+    above: true,
+    max: 1,
+    default: 0.3,
+    doc: 'variance scale of the sampled posterior, (0, 1]',
+  },
   epsilon: { min: 0, max: 0.999, default: 0, doc: 'share of uniformly random decisions, [0, 1)' },
 };
 
 const COST_SPECS: Record<string, OptionSpec> = {
   ...THOMPSON_SPECS,
-  budgetCentsPerTask: { min: 0, above: true, max: Number.MAX_VALUE, doc: 'mean spend per task to pace to, > 0' },
+  budgetCentsPerTask: {
+    min: 0,
+    above: true,
+    max: Number.MAX_VALUE,
+    doc: 'mean spend per task to pace to, > 0',
+  },
   pacingRate: { min: 0, above: true, max: 10, default: 0.01, doc: 'dual step per decision, > 0' },
 };
 

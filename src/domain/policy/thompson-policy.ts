@@ -107,7 +107,9 @@ export class ThompsonPolicy implements ProbabilisticPolicy {
     const { epsilon } = this.options;
     const scores = params.map((p, i) => sampleBeta(p, random) - shifts[i]!);
     const uniform = epsilon > 0 && random() < epsilon;
-    const chosenIndex = uniform ? Math.min(open.length - 1, Math.floor(random() * open.length)) : argmax(scores);
+    const chosenIndex = uniform
+      ? Math.min(open.length - 1, Math.floor(random() * open.length))
+      : argmax(scores);
     const bestIndex = argmax(beliefs.map((b, i) => b.mean - shifts[i]!));
     const propensity = clampPropensity(
       epsilon / open.length + (1 - epsilon) * winProbabilityOf(params, shifts, chosenIndex),
@@ -141,7 +143,9 @@ export class ThompsonPolicy implements ProbabilisticPolicy {
     }
     const { epsilon } = this.options;
     const probabilities = argmaxProbabilities(this.sampling(beliefs), shifts);
-    return new Map(open.map((c, i) => [c.agentId, epsilon / open.length + (1 - epsilon) * probabilities[i]!]));
+    return new Map(
+      open.map((c, i) => [c.agentId, epsilon / open.length + (1 - epsilon) * probabilities[i]!]),
+    );
   }
 
   /**
@@ -202,7 +206,7 @@ export class ThompsonPolicy implements ProbabilisticPolicy {
       const successRate = Number.isFinite(candidate.successRate)
         ? Math.min(1, Math.max(0, candidate.successRate))
         : 0;
-      const cost = belief.costCents === null ? 'unknown cost' : `cost ~${belief.costCents.toFixed(1)}¢`;
+      const score = scores[i]!;
       return {
         index: i,
         score: {
@@ -210,14 +214,19 @@ export class ThompsonPolicy implements ProbabilisticPolicy {
           baseScore: successRate / (1 + load),
           expertiseScore: belief.mean,
           confidence: confidenceFor(belief.totalExecutions),
-          finalScore: scores[i]!,
+          finalScore: score,
           load,
           hasData: belief.hasData,
-          reasoning:
-            `${candidate.agentId}: sample ${fmt(scores[i]!)} from Beta(${fmt(belief.posterior.alpha)}, ` +
-            `${fmt(belief.posterior.beta)}) mean ${fmt(belief.mean)} (prior ${fmt(belief.priorMean)}, ` +
-            `evidence ${belief.evidence.toFixed(1)} of ${belief.totalExecutions} executions), load ${fmt(load)}, ` +
-            cost,
+          // Formatted on first read: a decision over many candidates rarely has every line read.
+          get reasoning(): string {
+            const cost = belief.costCents === null ? 'unknown cost' : `cost ~${belief.costCents.toFixed(1)}¢`;
+            return (
+              `${candidate.agentId}: sample ${fmt(score)} from Beta(${fmt(belief.posterior.alpha)}, ` +
+              `${fmt(belief.posterior.beta)}) mean ${fmt(belief.mean)} (prior ${fmt(belief.priorMean)}, ` +
+              `evidence ${belief.evidence.toFixed(1)} of ${belief.totalExecutions} executions), ` +
+              `load ${fmt(load)}, ${cost}`
+            );
+          },
         },
       };
     });
