@@ -3,10 +3,20 @@
  * ns/op for applyExecution, reading expertise, and rankAgents over 50 candidates, with 1,000 and 100,000 prior
  * executions per (agent, task type). Goal: cost at 100,000 within 1.2× of the cost at 1,000.
  */
-import type { AgentCandidate, ExecutionData, ExpertiseState, LearningProfile } from '../src/index.js';
+import type {
+  AgentCandidate,
+  ExecutionData,
+  ExpertiseState,
+  LearningProfile,
+  PolicyCandidate,
+  PolicyContext,
+} from '../src/index.js';
 import {
   applyExecution,
   createExpertiseState,
+  createPolicy,
+  createRandom,
+  DEFAULT_POLICY,
   expertiseFromState,
   MS_PER_DAY,
   rankAgents,
@@ -92,5 +102,64 @@ export function runLearningCoreBench(): { rows: Row[]; worstRatio: number } {
       r.at100k / r.at1k <= 1.2 ? 'met' : 'MISSED',
     ]),
   );
+  runPolicyBench();
   return { rows, worstRatio: Math.max(...rows.map((r) => r.at100k / r.at1k)) };
+}
+
+/** 1,000 executions over 60 days with a success rate and a price of their own per (agent, type). */
+function policyHistory(taskType: string, variant: number): ExpertiseState {
+  let state = createExpertiseState(taskType);
+  const step = (60 * MS_PER_DAY) / 1_000;
+  const period = 3 + (variant % 5);
+  for (let i = 0; i < 1_000; i += 1) {
+    state = applyExecution(state, {
+      executionId: `${taskType}-${variant}-${i}`,
+      success: i % period !== 0,
+      durationMs: 500 + (i % 1000),
+      finishedAt: new Date(NOW.getTime() - 60 * MS_PER_DAY + i * step).toISOString(),
+      costCents: 2 + (variant % 9),
+    });
+  }
+  return state;
+}
+
+/**
+ * Issue 9: the cost of one decision by each policy over 50 candidates whose profiles carry incremental states for
+ * three task types (1,000 prior executions each), against the seed formula on the same candidates. Profiles are
+ * reused between decisions, as the worker's profile cache reuses decoded states.
+ */
+export function runPolicyBench(): { rows: { op: string; ns: number; ratio: number }[] } {
+  const types = ['coding', 'review', 'testing'];
+  const profiles = new Map<string, LearningProfile>();
+  for (let i = 0; i < CANDIDATES; i += 1) {
+    const agentId = `agent-${i}`;
+    const states = Object.fromEntries(types.map((t, k) => [t, policyHistory(t, i * 3 + k)]));
+    const expertise = Object.fromEntries(types.map((t) => [t, expertiseFromState(states[t]!, NOW)]));
+    profiles.set(agentId, { agentId, expertise, states });
+  }
+  const candidates: PolicyCandidate[] = Array.from({ length: CANDIDATES }, (_, i) => ({
+    agentId: `agent-${i}`,
+    successRate: 0.7,
+    maxConcurrent: 5,
+    inFlight: i % 5,
+    load: (i % 5) / 5,
+  }));
+  const ctx: PolicyContext = { taskType: 'coding', candidates, profiles, now: NOW, random: createRandom(1) };
+  const policies = [
+    ['seed formula (policy seed)', createPolicy('seed')],
+    [`policy.choose (${DEFAULT_POLICY})`, createPolicy(DEFAULT_POLICY)],
+    ['policy.choose (cost-aware)', createPolicy('cost-aware', { budgetCentsPerTask: 5 })],
+  ] as const;
+  const measured = policies.map(([op, policy]) => ({
+    op,
+    ns: measureSync(op, () => policy.choose(ctx), { batch: 500 }).nsPerOp,
+  }));
+  const seedNs = measured[0]!.ns;
+  const rows = measured.map((m) => ({ ...m, ratio: m.ns / seedNs }));
+  printTable(
+    'policy.choose, 50 candidates ÷ seed formula (profiles with states for 3 task types)',
+    ['decision', 'ns/op', '÷ seed formula'],
+    rows.map((r) => [r.op, r.ns, r.ratio.toFixed(2)]),
+  );
+  return { rows };
 }

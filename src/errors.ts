@@ -23,6 +23,14 @@ export const ErrorCodes = {
   TopologyInvalid: 'TOPOLOGY_INVALID',
   /** A stream, consumer or bucket differs from streams/ in a setting the server will not change. */
   TopologyRefused: 'TOPOLOGY_REFUSED',
+  /** A decision policy name (POLICY, POLICY_SPLIT, --policy) that is not one of POLICIES. */
+  UnknownPolicy: 'POLICY_UNKNOWN',
+  /** A policy option the policy does not take. */
+  UnknownOption: 'POLICY_OPTION_UNKNOWN',
+  /** A policy option outside its range or of the wrong type. */
+  InvalidOption: 'POLICY_OPTION_INVALID',
+  /** A policy option the policy needs (e.g. cost-aware's budgetCentsPerTask). */
+  MissingOption: 'POLICY_OPTION_MISSING',
   /** A value from outside (a message, a flag, a roster entry) that fails validation. */
   InvalidInput: 'INVALID_INPUT',
   /** A call did not finish within its bound (retryable: the next try may). */

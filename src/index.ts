@@ -17,3 +17,4 @@ export { loadAllLearningProfiles, loadLearningProfileFromKg, rebuildExpertiseSta
 export { Buckets, Consumers, Streams, Subjects } from './bus/subjects.js';
 export type { Readiness, WorkerOptions, WorkerState } from './worker/worker.js';
 export { Worker } from './worker/worker.js';
+export * from './simulator/index.js';

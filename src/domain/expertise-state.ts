@@ -9,6 +9,10 @@
  *   2. `now` is no earlier than `lastExecutionAt` minus (BUCKET_HORIZON_DAYS − CURVE_DAYS) days.
  * Neither can be lifted with bounded memory: telling an arbitrary old duplicate from a new execution needs every
  * id ever seen. The worker closes gap 1 with the knowledge graph (it remembers which results reached the cache).
+ *
+ * Version 2 keeps each window entry's `costCents` and `qualityScore` (when the result carried them): the decision
+ * policies learn reward and cost from the window. A version-1 state (from a cache written before) still reads —
+ * its entries simply have neither — and `applyExecution` writes it back as version 2.
  */
 import type { DayBucket, ExecutionData, TaskTypeExpertise, WindowEntry } from './expertise.js';
 import {
@@ -20,22 +24,30 @@ import {
   toWindowEntry,
   windowStats,
 } from './expertise.js';
-import { dayIndexOfKey, toEpochMs, utcDayIndex } from './time.js';
+import { dayKey, toEpochMs, utcDayIndex } from './time.js';
 
 /** Day buckets older than this many days before the latest execution's day are dropped. */
 export const BUCKET_HORIZON_DAYS = 40;
 /** How many applied execution ids are remembered for deduplication beyond the window. */
 export const DEDUPE_MEMORY = 256;
-export const EXPERTISE_STATE_VERSION = 1;
+export const EXPERTISE_STATE_VERSION = 2;
+/** Versions a cached state may carry; anything older than the current one is upgraded on its next update. */
+export type ExpertiseStateVersion = 1 | typeof EXPERTISE_STATE_VERSION;
+
+/** A window entry plus what the decision policies learn from: the result's cost and quality, when reported. */
+export interface StateWindowEntry extends WindowEntry {
+  costCents?: number;
+  qualityScore?: number;
+}
 
 export interface ExpertiseState {
-  version: typeof EXPERTISE_STATE_VERSION;
+  version: ExpertiseStateVersion;
   taskType: string;
   totalExecutions: number;
   /** Epoch ms of the latest finishedAt, null without history. */
   lastExecutionAtMs: number | null;
   /** At most WINDOW_SIZE entries, most recent first. */
-  window: WindowEntry[];
+  window: StateWindowEntry[];
   /** Ascending by day, only days within BUCKET_HORIZON_DAYS of the latest execution's day. */
   days: DayBucket[];
   /** Ids of the last DEDUPE_MEMORY applied executions, oldest first. */
@@ -64,16 +76,19 @@ export function hasApplied(state: ExpertiseState, executionId: string): boolean 
 /** Returns the next state; the input is not modified. Applying an execution already held returns `state`. */
 export function applyExecution(state: ExpertiseState, execution: ExecutionData): ExpertiseState {
   if (hasApplied(state, execution.executionId)) return state;
-  const entry = toWindowEntry(execution);
+  const entry = toStateWindowEntry(execution);
   const lastExecutionAtMs =
     state.lastExecutionAtMs === null
       ? entry.finishedAtMs
       : Math.max(state.lastExecutionAtMs, entry.finishedAtMs);
   const horizonStart = utcDayIndex(lastExecutionAtMs) - BUCKET_HORIZON_DAYS;
+  // 'YYYY-MM-DD' keys order as their days do, so the horizon test is a string comparison (no date parsing on the
+  // hot path).
+  const horizonKey = dayKey(horizonStart);
 
   const buckets = new Map<string, DayBucket>();
   for (const bucket of state.days) {
-    if (dayIndexOfKey(bucket.day) >= horizonStart) buckets.set(bucket.day, bucket);
+    if (bucket.day >= horizonKey) buckets.set(bucket.day, bucket);
   }
   if (utcDayIndex(entry.finishedAtMs) >= horizonStart) addToBucket(buckets, entry);
 
@@ -91,7 +106,17 @@ export function applyExecution(state: ExpertiseState, execution: ExecutionData):
   };
 }
 
-function insertIntoWindow(window: readonly WindowEntry[], entry: WindowEntry): WindowEntry[] {
+/** The window entry, with cost and quality only when they are finite numbers (absent keys keep states small). */
+function toStateWindowEntry(execution: ExecutionData): StateWindowEntry {
+  const entry: StateWindowEntry = toWindowEntry(execution);
+  if (typeof execution.costCents === 'number' && Number.isFinite(execution.costCents))
+    entry.costCents = execution.costCents;
+  if (typeof execution.qualityScore === 'number' && Number.isFinite(execution.qualityScore))
+    entry.qualityScore = execution.qualityScore;
+  return entry;
+}
+
+function insertIntoWindow(window: readonly StateWindowEntry[], entry: StateWindowEntry): StateWindowEntry[] {
   // Binary search for the first entry that ranks after the new one.
   let low = 0;
   let high = window.length;
@@ -100,7 +125,7 @@ function insertIntoWindow(window: readonly WindowEntry[], entry: WindowEntry): W
     if (compareRecency(window[mid]!, entry) < 0) low = mid + 1;
     else high = mid;
   }
-  if (low >= WINDOW_SIZE) return window as WindowEntry[];
+  if (low >= WINDOW_SIZE) return window as StateWindowEntry[];
   const next = [...window.slice(0, low), entry, ...window.slice(low, WINDOW_SIZE - 1)];
   return next;
 }

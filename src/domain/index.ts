@@ -15,3 +15,4 @@ export * from './profile-record.js';
 export * from './lifecycle/index.js';
 export * from './evidence.js';
 export * from './agent-roster.js';
+export * from './policy/index.js';

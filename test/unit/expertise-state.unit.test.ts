@@ -5,6 +5,7 @@ import {
   computeExpertise,
   createExpertiseState,
   DEDUPE_MEMORY,
+  EXPERTISE_STATE_VERSION,
   expertiseFromState,
   MS_PER_DAY,
 } from '../../src/index.js';
@@ -41,11 +42,16 @@ const finishedAtArb = fc.oneof(
   fc.integer({ min: 0, max: 5 }).map((days) => new Date(NOW.getTime() - days * MS_PER_DAY).toISOString()),
 );
 
-const executionArb = fc.record({
-  success: fc.boolean(),
-  durationMs: fc.oneof(fc.integer({ min: 0, max: 600_000 }), fc.double({ min: 0, max: 1e6, noNaN: true })),
-  finishedAt: finishedAtArb,
-});
+const executionArb = fc.record(
+  {
+    success: fc.boolean(),
+    durationMs: fc.oneof(fc.integer({ min: 0, max: 600_000 }), fc.double({ min: 0, max: 1e6, noNaN: true })),
+    finishedAt: finishedAtArb,
+    costCents: fc.integer({ min: 0, max: 500 }),
+    qualityScore: fc.double({ min: 0, max: 1, noNaN: true }),
+  },
+  { requiredKeys: ['success', 'durationMs', 'finishedAt'] },
+);
 
 /** Unique histories (ids assigned by position) with a delivery order that shuffles and duplicates them. */
 function deliveryArb(minLength: number, maxLength: number) {
@@ -138,5 +144,45 @@ describe('incremental expertise state', () => {
     const today = expertiseFromState(state, NOW).recentSuccessRate;
     const muchLater = expertiseFromState(state, new Date(NOW.getTime() + 30 * MS_PER_DAY)).recentSuccessRate;
     expect(muchLater).toBeGreaterThan(today);
+  });
+
+  it("keeps each window entry's cost and quality when the result reported them", () => {
+    const state = applyAll([
+      { ...execution(1, true), costCents: 12.5, qualityScore: 0.8 },
+      execution(0.5, false),
+    ]);
+    expect(state.version).toBe(EXPERTISE_STATE_VERSION);
+    const [recent, older] = state.window;
+    expect(recent).not.toHaveProperty('costCents');
+    expect(recent).not.toHaveProperty('qualityScore');
+    expect(older).toMatchObject({ costCents: 12.5, qualityScore: 0.8 });
+  });
+
+  it('reads a version-1 state from the cache and upgrades it on the next update', () => {
+    const history = [execution(3, true), execution(2, false), execution(1, true)];
+    // A state as version 1 wrote it: no version-2 fields anywhere, version 1.
+    const current = applyAll(history.slice(0, 2));
+    const v1 = JSON.parse(
+      JSON.stringify({
+        ...current,
+        version: 1,
+        window: current.window.map(({ executionId, finishedAtMs, success, durationMs }) => ({
+          executionId,
+          finishedAtMs,
+          success,
+          durationMs,
+        })),
+      }),
+    ) as ExpertiseState;
+    expect(v1.version).toBe(1);
+    expectClose(expertiseFromState(v1, NOW), computeExpertise(history.slice(0, 2), 'x', NOW));
+
+    const next = applyExecution(v1, { ...history[2]!, costCents: 7 });
+    expect(next.version).toBe(EXPERTISE_STATE_VERSION);
+    expect(EXPERTISE_STATE_VERSION).toBeGreaterThan(1);
+    expect(next.window[0]).toMatchObject({ executionId: history[2]!.executionId, costCents: 7 });
+    expectClose(expertiseFromState(next, NOW), computeExpertise(history, 'x', NOW));
+    // A duplicate changes nothing, so it does not upgrade either: the next real update will.
+    expect(applyExecution(v1, history[0]!)).toBe(v1);
   });
 });
