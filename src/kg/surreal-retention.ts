@@ -5,7 +5,7 @@
  * there first, the batch is re-read instead of being counted twice. Calling it again finds nothing to do.
  */
 import { DateTime, RecordId } from 'surrealdb';
-import { KgRequestError } from '../errors.js';
+import { KgRequestError, isKgUnavailable } from '../errors.js';
 import type { DailyRollup, ProfileKey, RetentionResult } from './knowledge-graph.js';
 import { byDay, checkKeep, deletableBefore, rollUp } from './retention-plan.js';
 import type { ExecutionRow } from './surreal-execution-row.js';
@@ -37,9 +37,7 @@ LET $gone = (DELETE $ids RETURN BEFORE);
 IF array::len($gone) != array::len($ids) { THROW 'retention: executions changed under this batch' };
 FOR $r IN $rollups {
   UPSERT $r.id SET agent_id = $r.agent_id, task_type = $r.task_type, day = $r.day,
-    executions = (executions OR 0) + $r.executions,
-    successes = (successes OR 0) + $r.successes,
-    total_duration_ms = (total_duration_ms OR 0) + $r.total_duration_ms;
+    executions += $r.executions, successes += $r.successes, total_duration_ms += $r.total_duration_ms;
 };
 COMMIT TRANSACTION;`;
 
@@ -54,7 +52,7 @@ export async function applyRetentionTo(
   for (const { agentId, taskType } of pairs) {
     const [boundary] = await run<[{ finished_at: DateTime }[]]>(
       'applyRetention',
-      `SELECT finished_at FROM ${EXECUTIONS_TABLE} WHERE agent_id = $agentId AND task_type = $taskType
+      `SELECT id, finished_at FROM ${EXECUTIONS_TABLE} WHERE agent_id = $agentId AND task_type = $taskType
        ORDER BY finished_at DESC, id DESC LIMIT 1 START $start`,
       { agentId, taskType, start: keep - 1 },
     );
@@ -82,8 +80,10 @@ export async function applyRetentionTo(
       try {
         await run('applyRetention', COMMIT_BATCH, { ids: victims.map((v) => v.id), rollups });
       } catch (err) {
-        // Only the THROW above is a race worth re-reading; an outage (KgUnavailableError) goes to the caller.
-        if (!/executions changed under this batch/.test(String(err)) || ++races > MAX_RACES) throw err;
+        // A cancelled transaction (the THROW above, or a conflict) is a race: re-read the batch. The SDK reports
+        // it as "not executed due to a failed transaction" rather than with the THROW's text. An outage
+        // (KgUnavailableError) goes to the caller.
+        if (isKgUnavailable(err) || ++races > MAX_RACES) throw err;
         continue;
       }
       deleted += victims.length;

@@ -298,6 +298,16 @@ export function describeKnowledgeGraphConformance(
         expect(await kg.countExecutions('agent-a', 'coding')).toBe(4);
       });
 
+      it('counts each execution once when passes run concurrently', async () => {
+        await recordAll(kg, spread(4, 30));
+        const cutoff = new Date(day0 + 3 * DAY);
+        const passes = await Promise.all([1, 2, 3].map(() => kg.applyRetention(cutoff, 5)));
+        expect(passes.reduce((n, p) => n + p.deleted, 0)).toBe(90);
+        const rollups = await kg.getDailyRollups('agent-a', 'coding');
+        expect(rollups.map((r) => r.executions)).toEqual([30, 30, 30]);
+        expect(await kg.countExecutions('agent-a', 'coding')).toBe(30);
+      });
+
       it('rejects keeping fewer than one execution per pair', async () => {
         await expect(kg.applyRetention(new Date(), 0)).rejects.toThrow(/at least 1/);
       });
