@@ -11,7 +11,10 @@ import type { DailyRollup } from './knowledge-graph.js';
  * finishedAt of the oldest execution that must be kept (the `keep`-th most recent). Undefined: delete nothing
  * (the pair has no more than `keep` executions). Strictly before, so a tie with a kept execution is kept too.
  */
-export function deletableBefore(before: Date, keepBoundaryFinishedAt: string | undefined): number | undefined {
+export function deletableBefore(
+  before: Date,
+  keepBoundaryFinishedAt: string | undefined,
+): number | undefined {
   if (keepBoundaryFinishedAt === undefined) return undefined;
   return Math.min(toEpochMs(before), toEpochMs(keepBoundaryFinishedAt));
 }
@@ -34,7 +37,14 @@ export function rollUp(agentId: string, taskType: string, executions: readonly R
   const days = new Map<string, DailyRollup>();
   for (const e of executions) {
     const day = dayKey(utcDayIndex(toEpochMs(e.finishedAt)));
-    const current = days.get(day) ?? { agentId, taskType, day, executions: 0, successes: 0, totalDurationMs: 0 };
+    const current = days.get(day) ?? {
+      agentId,
+      taskType,
+      day,
+      executions: 0,
+      successes: 0,
+      totalDurationMs: 0,
+    };
     days.set(day, {
       ...current,
       executions: current.executions + 1,

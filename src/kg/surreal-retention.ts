@@ -59,7 +59,7 @@ export async function applyRetentionTo(
     const limit = deletableBefore(before, boundary[0]?.finished_at.toDate().toISOString());
     if (limit === undefined) continue;
     let deleted = 0;
-    for (let races = 0; ; ) {
+    for (let races = 0; ;) {
       const [victims] = await run<[VictimRow[]]>(
         'applyRetention',
         `SELECT id, success, duration_ms, finished_at FROM ${EXECUTIONS_TABLE}
@@ -97,7 +97,11 @@ export async function applyRetentionTo(
   return result;
 }
 
-export async function dailyRollupsOf(run: RunQuery, agentId: string, taskType: string): Promise<DailyRollup[]> {
+export async function dailyRollupsOf(
+  run: RunQuery,
+  agentId: string,
+  taskType: string,
+): Promise<DailyRollup[]> {
   const [rows] = await run<[RollupRow[]]>(
     'getDailyRollups',
     `SELECT agent_id, task_type, day, executions, successes, total_duration_ms FROM ${ROLLUPS_TABLE}
