@@ -341,7 +341,9 @@ async function soak(): Promise<number> {
   console.log(
     `info  publish errors ${publishErrors}, dead letters ${total(final, 'vapora_dead_letters_total')}, ` +
       `unassignable ${total(final, 'vapora_unassignable_total')}, retries ${total(final, 'vapora_retries_total')}, ` +
-      `CAS retries ${total(final, 'vapora_cas_retries_total')}, worker log lines (warn+) ${workerLines}`,
+      `CAS retries ${total(final, 'vapora_cas_retries_total')}, ` +
+      `KG executions rolled up and deleted ${total(final, 'vapora_kg_retention_deleted_total')}, ` +
+      `worker log lines (warn+) ${workerLines}`,
   );
   if (workerLines > 0) console.log(`worker log tail:\n${workerLog.slice(-5).join('\n')}`);
   return ok ? 0 : 1;

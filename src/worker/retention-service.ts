@@ -6,6 +6,8 @@
  * work, never correctness. A failed pass (KG away) is logged and tried again at the next interval.
  */
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { Counter } from 'prom-client';
 import type { KnowledgeGraph, RetentionResult } from '../kg/knowledge-graph.js';
 
 export interface RetentionServiceDeps {
@@ -16,6 +18,8 @@ export interface RetentionServiceDeps {
   intervalMs?: number;
   clock?: () => Date;
   onPass?: (result: RetentionResult) => void;
+  /** Where `vapora_kg_retention_deleted_total` (executions rolled up and deleted) is registered. */
+  registry?: Registry;
 }
 
 const MIN_INTERVAL_MS = 10_000;
@@ -31,10 +35,18 @@ export class RetentionService {
   #stopped = false;
   readonly #intervalMs: number;
   readonly #clock: () => Date;
+  readonly #deleted: Counter | undefined;
 
   constructor(private readonly deps: RetentionServiceDeps) {
     this.#intervalMs = deps.intervalMs ?? retentionInterval(deps.retentionMs);
     this.#clock = deps.clock ?? (() => new Date());
+    this.#deleted =
+      deps.registry &&
+      new Counter({
+        name: 'vapora_kg_retention_deleted_total',
+        help: 'Executions rolled up into daily aggregates and deleted from the knowledge graph (KG_RETENTION).',
+        registers: [deps.registry],
+      });
   }
 
   /** The first pass runs one interval after start, not at start: a cold start has enough to do. */
@@ -61,6 +73,7 @@ export class RetentionService {
     const before = new Date(this.#clock().getTime() - this.deps.retentionMs);
     const started = Date.now();
     const result = await this.deps.kg.applyRetention(before);
+    this.#deleted?.inc(result.deleted);
     this.deps.onPass?.(result);
     if (result.deleted > 0) {
       this.deps.log.info(

@@ -150,6 +150,7 @@ export class Worker {
       kg,
       retentionMs: config.kgRetentionMs,
       log: log.child({ component: 'retention' }),
+      registry: metrics.registry,
       ...clock,
     });
     // One loop per consumer; the histogram records the handling time of acknowledged messages, and every retry
