@@ -15,7 +15,8 @@
  *
  * Flags (environment): --duration (SOAK_DURATION_MS) 10m, --interval (SOAK_INTERVAL_MS) 60s, --rate (SOAK_RATE)
  * 100 tasks/s, --agents (SOAK_AGENTS) 12, --kg surrealkv|mem (SOAK_KG) surrealkv, --max-rss-growth 10 (%),
- * --max-lag 2×rate.
+ * --max-lag 2×rate. The worker inherits the environment: `KG_RETENTION=2m npm run soak` lets retention act within
+ * the run (real timestamps); the last lines also give RSS growth over the second half of the run.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -223,7 +224,8 @@ async function soak(): Promise<number> {
   const intervals = Math.floor(durationMs / intervalMs);
   console.log(
     `soak: ${rate} tasks/s for ${(durationMs / 1000).toFixed(0)}s, ${agentCount} agents × ${AGENT_MAX_CONCURRENT}, ` +
-      `worker pid ${worker.pid} (KG ${kgKind === 'mem' ? 'mem://' : 'surrealkv, temp dir'}), a row every ${intervalMs / 1000}s`,
+      `worker pid ${worker.pid} (KG ${kgKind === 'mem' ? 'mem://' : 'surrealkv, temp dir'}, KG_RETENTION ` +
+      `${env.KG_RETENTION ?? 'default 90d'}), a row every ${intervalMs / 1000}s`,
   );
   console.log(
     'latency e2e = task publish → assignment received (this process); handler = worker histogram; heap = worker JS heap used at the row\n',
@@ -321,6 +323,12 @@ async function soak(): Promise<number> {
       `worker RSS after warm-up: ${baseline.rssMb.toFixed(1)} MB → ${last.rssMb.toFixed(1)} MB, ` +
         `growth ${growth.toFixed(1)}% (limit ${maxRssGrowth}%)`,
     );
+    // The issue's measure: growth over the second half of the run (the middle row → the last).
+    const middle = rows[Math.floor((rows.length - 1) / 2)]!;
+    console.log(
+      `info  worker RSS over the second half: ${middle.rssMb.toFixed(1)} MB → ${last.rssMb.toFixed(1)} MB, ` +
+        `growth ${growthPercent(middle.rssMb, last.rssMb).toFixed(1)}% (KG_RETENTION ${env.KG_RETENTION ?? 'default 90d'})`,
+    );
     const lagOf = (r: Row) => Math.max(r.assignerLag, r.learnerLag);
     const worst = Math.max(...measured.map(lagOf));
     const limit = flags['max-lag'] === undefined ? `${maxLag} = 2 s of load` : String(maxLag);
@@ -333,7 +341,9 @@ async function soak(): Promise<number> {
   console.log(
     `info  publish errors ${publishErrors}, dead letters ${total(final, 'vapora_dead_letters_total')}, ` +
       `unassignable ${total(final, 'vapora_unassignable_total')}, retries ${total(final, 'vapora_retries_total')}, ` +
-      `CAS retries ${total(final, 'vapora_cas_retries_total')}, worker log lines (warn+) ${workerLines}`,
+      `CAS retries ${total(final, 'vapora_cas_retries_total')}, ` +
+      `KG executions rolled up and deleted ${total(final, 'vapora_kg_retention_deleted_total')}, ` +
+      `worker log lines (warn+) ${workerLines}`,
   );
   if (workerLines > 0) console.log(`worker log tail:\n${workerLog.slice(-5).join('\n')}`);
   return ok ? 0 : 1;

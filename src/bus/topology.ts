@@ -10,7 +10,7 @@ import { JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstre
 import type { KvOptions } from '@nats-io/kv';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { isConsumerNotFound, isStreamNotFound } from './errors.js';
+import { isConsumerNotFound, isNatsOutage, isStreamNotFound } from './errors.js';
 import { bucketDrift, configDrift, formatChange, type Drift } from './topology-diff.js';
 import { TopologyInvalidError, TopologyRefusedError } from './topology-errors.js';
 import {
@@ -54,23 +54,53 @@ export async function loadTopology(dir: URL | string = DEFAULT_TOPOLOGY_DIR): Pr
 export interface ApplyOptions {
   /** Overrides num_replicas / replicas of everything (1 locally, 3 in a production cluster). */
   replicas?: number;
+  /**
+   * Bound of each JetStream API request made here. Creating a replicated stream or bucket answers only once its
+   * raft group has elected a leader, which on a busy cluster outlives an ordinary request. @default 30000
+   */
+  requestTimeoutMs?: number;
+  /**
+   * How long a step that failed because the cluster could not answer (timeout, no responders, leader election,
+   * a peer down) is retried, with backoff. Every step is idempotent (read, then create or reconcile), so a retry
+   * after a create that timed out but happened finds the stream and compares it. @default 120000
+   */
+  retryForMs?: number;
 }
+
+const BACKOFF_MS = { first: 250, max: 5_000 } as const;
 
 export async function applyTopology(
   nc: NatsConnection,
   topology: Topology,
   options: ApplyOptions = {},
 ): Promise<ApplyReport[]> {
-  const jsm = await jetstreamManager(nc);
+  const timeout = options.requestTimeoutMs ?? 30_000;
+  const deadline = Date.now() + (options.retryForMs ?? 120_000);
+  const step = <T>(call: () => Promise<T>) => retryOutage(nc, deadline, call);
+  const jsm = await step(() => jetstreamManager(nc, { timeout }));
   const reports: ApplyReport[] = [];
   for (const spec of topology.streams) {
     const config = options.replicas ? { ...spec, num_replicas: options.replicas } : spec;
-    reports.push(await applyStream(jsm, config));
+    reports.push(await step(() => applyStream(jsm, config)));
   }
-  for (const spec of topology.consumers) reports.push(await applyConsumer(jsm, spec));
-  const kvm = new Kvm(jetstream(nc));
-  for (const spec of topology.buckets) reports.push(await applyBucket(jsm, kvm, spec, options.replicas));
+  for (const spec of topology.consumers) reports.push(await step(() => applyConsumer(jsm, spec)));
+  const kvm = new Kvm(jetstream(nc, { timeout }));
+  for (const spec of topology.buckets) {
+    reports.push(await step(() => applyBucket(jsm, kvm, spec, options.replicas)));
+  }
   return reports;
+}
+
+/** Runs `call` until it succeeds, fails with something other than an outage, or the deadline passes. */
+async function retryOutage<T>(nc: NatsConnection, deadline: number, call: () => Promise<T>): Promise<T> {
+  for (let wait: number = BACKOFF_MS.first; ; wait = Math.min(BACKOFF_MS.max, wait * 2)) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isNatsOutage(err) || nc.isClosed() || Date.now() + wait > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }
 
 const created = (kind: ApplyReport['kind'], name: string): ApplyReport => ({
@@ -161,7 +191,8 @@ async function reconcile(
   try {
     after = await update(drift.patch);
   } catch (err) {
-    if (!(err instanceof JetStreamApiError)) throw err;
+    // An outage (leader election, a peer down) is not a refusal: applyTopology retries the whole step.
+    if (!(err instanceof JetStreamApiError) || isNatsOutage(err)) throw err;
     throw new TopologyRefusedError(
       kind,
       name,

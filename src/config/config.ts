@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.js';
 import type { ConfigProblem, EnvSource } from './env-parse.js';
 import { parseEnv } from './env-parse.js';
 import type { EnvName, EnvValues, LOG_LEVELS } from './env-schema.js';
-import { EnvSchema, envNamesOf } from './env-schema.js';
+import { EnvSchema, durationMs, envNamesOf } from './env-schema.js';
 
 export interface NatsConfig {
   url: string;
@@ -54,6 +54,8 @@ export interface WorkerConfig {
   timeoutCountsAsFailure: boolean;
   /** SWEEP_INTERVAL_MS: how often each replica looks for timed-out assignments. */
   sweepIntervalMs: number;
+  /** KG_RETENTION in ms: executions older than this are rolled up and deleted (the 100 most recent per pair stay). */
+  kgRetentionMs: number;
   /** The operator's agent roster (AGENTS); undefined: heartbeats declare role and capacity. */
   agents?: readonly AgentSpec[];
 }
@@ -99,6 +101,7 @@ export function loadWorkerConfig(env: EnvSource = process.env): Readonly<WorkerC
     assignmentTimeoutMs: v.ASSIGNMENT_TIMEOUT_MS,
     timeoutCountsAsFailure: v.TIMEOUT_COUNTS_AS_FAILURE,
     sweepIntervalMs: v.SWEEP_INTERVAL_MS,
+    kgRetentionMs: durationMs(v.KG_RETENTION),
   });
 }
 

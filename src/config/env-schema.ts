@@ -28,6 +28,16 @@ export interface EnvAnnotations {
 }
 
 const DAY_MS = 86_400_000;
+/** A whole number and a unit: ms, s, m (minutes), h or d. */
+const DURATION_PATTERN = '^[0-9]+(ms|s|m|h|d)$';
+const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: DAY_MS };
+
+/** Milliseconds of a duration that matched DURATION_PATTERN (`90d`, `2m`). */
+export function durationMs(text: string): number {
+  const match = new RegExp(DURATION_PATTERN).exec(text);
+  if (!match) throw new RangeError(`not a duration: ${JSON.stringify(text)} (e.g. 90d, 12h, 2m)`);
+  return Number.parseInt(text, 10) * (DURATION_UNIT_MS[match[1]!] ?? 1);
+}
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const nats = (annotations: Omit<EnvAnnotations, 'group'>) => ({ group: 'nats' as const, ...annotations });
@@ -68,6 +78,15 @@ export const EnvSchema = Type.Object({
         'knowledge graph: `mem://` (tests), `surrealkv://<dir>` (embedded, one process per store), ' +
         '`ws(s)://host:port/rpc` or `http(s)://…` (SurrealDB server)',
       schemes: ['mem', 'surrealkv', 'ws', 'wss', 'http', 'https'],
+    }),
+  }),
+  KG_RETENTION: Type.String({
+    default: '90d',
+    pattern: DURATION_PATTERN,
+    ...kg({
+      description:
+        'how long executions are kept as rows (e.g. `90d`, `12h`, `2m`); older ones are rolled up into daily ' +
+        'aggregates and deleted, except the 100 most recent of each agent and task type',
     }),
   }),
   SURREAL_NS: Type.String({ default: 'vapora', ...kg({ description: 'SurrealDB namespace' }) }),

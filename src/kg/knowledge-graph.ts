@@ -11,6 +11,10 @@
  * - "Most recent first" = `finishedAt` descending, ties broken by `executionId` descending (plain code-unit order;
  *   ids are ASCII subject tokens, where this equals byte order).
  * - Transport failures reject with `KgUnavailableError` (see ./errors.ts); retrying later is the right reaction.
+ * - Retention (`applyRetention`) folds old executions into per-day rollups before deleting them. It deletes only
+ *   executions strictly older (by finishedAt) than every execution it keeps, and keeps at least the `keep` most
+ *   recent of each (agent, task type): so the retained rows always hold the learning window, and rollups plus
+ *   rows together still give the exact totals and day buckets (see ./rebuild.ts).
  */
 import type { ExecutionRecord } from '../domain/evidence.js';
 
@@ -21,6 +25,28 @@ export interface ProfileKey {
 
 /** Default `limit` of {@link KnowledgeGraph.getExecutionsForTaskType}: the learning window (DESIGN.md). */
 export const DEFAULT_TASK_TYPE_LIMIT = 100;
+/** Executions each (agent, task type) keeps whatever their age: the learning window (DESIGN.md). */
+export const RETENTION_KEEP_PER_PAIR = 100;
+
+/** What retention leaves of the executions of one (agent, task type) on one UTC day. */
+export interface DailyRollup {
+  agentId: string;
+  taskType: string;
+  /** UTC day of finishedAt, `YYYY-MM-DD`. */
+  day: string;
+  executions: number;
+  successes: number;
+  /** Sum of durationMs (so days merge exactly with the executions still held). */
+  totalDurationMs: number;
+}
+
+export interface RetentionResult {
+  /** Executions rolled up and deleted by this call. */
+  deleted: number;
+  /** (agent, task type) pairs that lost executions. */
+  pairs: number;
+}
+
 /** Default `limit` of {@link KnowledgeGraph.getAgentExecutions}. */
 export const DEFAULT_AGENT_LIMIT = 1000;
 
@@ -46,9 +72,18 @@ export interface KnowledgeGraph {
   getAgentExecutions(agentId: string, limit?: number): Promise<ExecutionRecord[]>;
   /** Every execution of one (agent, taskType), in no particular order — for exact rebuilds; streams in pages internally. */
   getAllExecutionsForTaskType(agentId: string, taskType: string): Promise<ExecutionRecord[]>;
+  /** Executions of one pair still held as rows (rolled-up ones are counted in their rollups). */
   countExecutions(agentId: string, taskType: string): Promise<number>;
-  /** Distinct (agentId, taskType) pairs present, sorted by agentId then taskType. */
+  /** Distinct (agentId, taskType) pairs present (as rows or rollups), sorted by agentId then taskType. */
   listProfileKeys(): Promise<ProfileKey[]>;
+  /**
+   * Rolls up, then deletes, the executions that finished before `before`, except each pair's `keep` most recent
+   * (and any tied in finishedAt with the oldest kept one). Rollup and delete commit together, per batch: a crash
+   * or a concurrent call never counts an execution twice, and calling it again does nothing more. `keep` ≥ 1.
+   */
+  applyRetention(before: Date, keep?: number): Promise<RetentionResult>;
+  /** The rollups of one pair, ascending by day. */
+  getDailyRollups(agentId: string, taskType: string): Promise<DailyRollup[]>;
   /** Cheap liveness query (readiness probe). Rejects when the store is unreachable. */
   ping(): Promise<void>;
   /** Releases the store. Bounded in time (see SurrealKnowledgeGraph.close). Idempotent. */

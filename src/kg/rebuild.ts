@@ -2,6 +2,11 @@
  * Cold start and rebuild: learning profiles recomputed from the knowledge graph, the source of truth.
  * `rebuildExpertiseState` folds the complete unique history of one (agent, task type) into the incremental
  * state, so the result reads exactly like the state that incremental updates would have produced.
+ *
+ * After retention that history is in two parts: day rollups of the deleted executions, and the rows kept. Every
+ * deleted execution is older than every kept one and the kept ones include the 100 most recent (see
+ * ./knowledge-graph.ts), so the rollups seed the total and the day buckets, and folding the kept rows on top gives
+ * the same window, total and curve as the full history. (Only the dedupe memory is shorter: the kept ids.)
  */
 import type { ExpertiseState, LearningProfile } from '../domain/index.js';
 import {
@@ -13,17 +18,39 @@ import {
   expertiseFromState,
   toWindowEntry,
 } from '../domain/index.js';
-import type { KnowledgeGraph } from './knowledge-graph.js';
+import type { DailyRollup, KnowledgeGraph } from './knowledge-graph.js';
 
 export async function rebuildExpertiseState(
   kg: KnowledgeGraph,
   agentId: string,
   taskType: string,
 ): Promise<ExpertiseState> {
-  const history = await kg.getAllExecutionsForTaskType(agentId, taskType);
+  const [rollups, history] = await Promise.all([
+    kg.getDailyRollups(agentId, taskType),
+    kg.getAllExecutionsForTaskType(agentId, taskType),
+  ]);
   // Oldest first: the state then holds the newest ids in its dedupe memory, as live ingestion would.
   const ordered = [...history].sort((a, b) => compareRecency(toWindowEntry(b), toWindowEntry(a)));
-  return ordered.reduce(applyExecution, createExpertiseState(taskType));
+  return ordered.reduce(applyExecution, seedFromRollups(taskType, rollups));
+}
+
+/**
+ * The state of the rolled-up part alone: its total and day buckets. Applying the kept executions to it drops
+ * buckets beyond the horizon exactly as live ingestion did. Without kept rows (keep ≥ 1 makes that impossible
+ * for a pair with rollups) it would have no latest execution, so the seed leaves lastExecutionAtMs to them.
+ */
+function seedFromRollups(taskType: string, rollups: readonly DailyRollup[]): ExpertiseState {
+  const seed = createExpertiseState(taskType);
+  return {
+    ...seed,
+    totalExecutions: rollups.reduce((sum, r) => sum + r.executions, 0),
+    days: rollups.map(({ day, executions, successes, totalDurationMs }) => ({
+      day,
+      executions,
+      successes,
+      totalDurationMs,
+    })),
+  };
 }
 
 /**

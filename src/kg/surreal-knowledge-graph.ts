@@ -23,13 +23,17 @@ import { KeyedMutex } from '../util/keyed-mutex.js';
 import {
   DEFAULT_AGENT_LIMIT,
   DEFAULT_TASK_TYPE_LIMIT,
+  RETENTION_KEEP_PER_PAIR,
+  type DailyRollup,
   type KnowledgeGraph,
   type ProfileKey,
+  type RetentionResult,
 } from './knowledge-graph.js';
 import { compareProfileKeys } from './recency-order.js';
 import { CONFLICT_RETRY } from './surreal-conflict-retry.js';
 import { executionRecordId, fromRow, toRow, type ExecutionRow } from './surreal-execution-row.js';
 import { EXECUTIONS_TABLE, removeRecencyIndex } from './surreal-schema.js';
+import { applyRetentionTo, dailyRollupsOf, rollupProfileKeys } from './surreal-retention.js';
 import { isTransportError } from './surreal-transport-error.js';
 import { KgRequestError } from '../errors.js';
 
@@ -190,9 +194,29 @@ export class SurrealKnowledgeGraph implements KnowledgeGraph {
       'listProfileKeys',
       `SELECT agent_id, task_type FROM ${EXECUTIONS_TABLE} GROUP BY agent_id, task_type`,
     );
+    const keys = new Map<string, ProfileKey>();
+    for (const key of [
+      ...rows.map((r) => ({ agentId: r.agent_id, taskType: r.task_type })),
+      ...(await rollupProfileKeys(this.#run)),
+    ]) {
+      keys.set(JSON.stringify([key.agentId, key.taskType]), key);
+    }
     // Sorted here, not in SurrealQL, so the order is JS code-unit order exactly like the in-memory adapter.
-    return rows.map((r) => ({ agentId: r.agent_id, taskType: r.task_type })).sort(compareProfileKeys);
+    return [...keys.values()].sort(compareProfileKeys);
   }
+
+  async applyRetention(before: Date, keep = RETENTION_KEEP_PER_PAIR): Promise<RetentionResult> {
+    // Pairs that only have rollups left have nothing to delete; listing them costs nothing worth avoiding.
+    return applyRetentionTo(this.#run, await this.listProfileKeys(), before, keep);
+  }
+
+  getDailyRollups(agentId: string, taskType: string): Promise<DailyRollup[]> {
+    return dailyRollupsOf(this.#run, agentId, taskType);
+  }
+
+  /** The bounded, error-mapped query function, for the helpers in other files. */
+  readonly #run = <R extends unknown[]>(what: string, surql: string, bindings?: Record<string, unknown>) =>
+    this.#query<R>(what, surql, bindings);
 
   async ping(): Promise<void> {
     await this.#query('ping', 'RETURN true', undefined, this.#pingTimeoutMs);

@@ -13,6 +13,8 @@ import type { Surreal } from 'surrealdb';
 
 export const EXECUTIONS_TABLE = 'kg_executions';
 export const RECENCY_INDEX = 'kg_executions_agent_type_finished';
+/** Daily aggregates left by retention; record id = [agent_id, task_type, day]. Small: pairs × days. */
+export const ROLLUPS_TABLE = 'kg_daily_rollups';
 
 export const TABLE_AND_FIELDS_SURQL = `
 DEFINE TABLE IF NOT EXISTS ${EXECUTIONS_TABLE} SCHEMAFULL;
@@ -31,6 +33,13 @@ DEFINE FIELD IF NOT EXISTS attempt ON ${EXECUTIONS_TABLE} TYPE option<int>;
 DEFINE FIELD IF NOT EXISTS reported_execution_id ON ${EXECUTIONS_TABLE} TYPE option<string>;
 DEFINE FIELD IF NOT EXISTS profile_applied ON ${EXECUTIONS_TABLE} TYPE bool DEFAULT false;
 DEFINE FIELD IF NOT EXISTS recorded_at ON ${EXECUTIONS_TABLE} TYPE datetime DEFAULT time::now();
+DEFINE TABLE IF NOT EXISTS ${ROLLUPS_TABLE} SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS agent_id ON ${ROLLUPS_TABLE} TYPE string;
+DEFINE FIELD IF NOT EXISTS task_type ON ${ROLLUPS_TABLE} TYPE string;
+DEFINE FIELD IF NOT EXISTS day ON ${ROLLUPS_TABLE} TYPE string;
+DEFINE FIELD IF NOT EXISTS executions ON ${ROLLUPS_TABLE} TYPE int;
+DEFINE FIELD IF NOT EXISTS successes ON ${ROLLUPS_TABLE} TYPE int;
+DEFINE FIELD IF NOT EXISTS total_duration_ms ON ${ROLLUPS_TABLE} TYPE number;
 `;
 
 /** Serves "most recent N of (agent, taskType)" and the per-pair filters of counts and rebuilds. */

@@ -36,6 +36,7 @@ import { startProbeServer } from './http-server.js';
 import { ProfileService } from './profile-service.js';
 import type { Readiness, ReadinessCheck, WorkerState } from './readiness.js';
 import { readiness } from './readiness.js';
+import { RetentionService } from './retention-service.js';
 import { Reassigner } from './reassigner.js';
 import { RegistryService } from './registry-service.js';
 import type { Stores } from './stores.js';
@@ -94,6 +95,7 @@ export class Worker {
   readonly #learnerLoop: ConsumerLoop;
   readonly #marks: AppliedMarks;
   readonly #reassigner: Reassigner;
+  readonly #retention: RetentionService;
   readonly #registry: RegistryService;
   readonly #checks: readonly ReadinessCheck[];
   #state: WorkerState = 'starting';
@@ -142,6 +144,13 @@ export class Worker {
       timeoutCountsAsFailure: config.timeoutCountsAsFailure,
       intervalMs: config.sweepIntervalMs,
       lastReconnectAt: () => this.#lastReconnectAt,
+      ...clock,
+    });
+    this.#retention = new RetentionService({
+      kg,
+      retentionMs: config.kgRetentionMs,
+      log: log.child({ component: 'retention' }),
+      registry: metrics.registry,
       ...clock,
     });
     // One loop per consumer; the histogram records the handling time of acknowledged messages, and every retry
@@ -299,6 +308,7 @@ export class Worker {
     await this.#assignerLoop.start();
     await this.#learnerLoop.start();
     this.#reassigner.start();
+    this.#retention.start();
     if (this.#state !== 'starting') return; // shut down while starting
     this.#setState('running', { httpPort: this.#probe.port, concurrency: config.concurrency });
   }
@@ -334,6 +344,7 @@ export class Worker {
     this.#log.info({ graceMs }, 'shutting down: no new messages, finishing in-flight work');
     await this.#registry.stop();
     await this.#reassigner.stop();
+    await this.#retention.stop();
     const [assignerLeft, learnerLeft] = await Promise.all([
       this.#assignerLoop.stop(graceMs),
       this.#learnerLoop.stop(graceMs),

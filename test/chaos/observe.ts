@@ -14,25 +14,31 @@ import { Buckets, Consumers, Streams, Subjects } from '../../src/bus/subjects.js
 import { applyTopology, loadTopology } from '../../src/bus/topology.js';
 import type { CapacityRecord, TaskArrived } from '../../src/domain/index.js';
 import { inFlightCount } from '../../src/domain/index.js';
-import type { NatsServerHandle } from '../support/nats-server.js';
 import { sleep } from '../support/wait-for.js';
 
 export interface Bus {
-  server: NatsServerHandle;
+  server: NatsEndpoint;
   nc: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
   reconnects: number;
 }
 
-export async function connectBus(server: NatsServerHandle): Promise<Bus> {
+/** A single server or a cluster: one URL or several, comma-separated (the form NATS_URL takes). */
+export interface NatsEndpoint {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** `replicas`: as the workers will apply the topology (STREAM_REPLICAS), so that nothing has drifted when they start. */
+export async function connectBus(server: NatsEndpoint, replicas?: number): Promise<Bus> {
   const nc = await connect({
-    servers: server.url,
+    servers: server.url.split(','),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 200,
     name: 'chaos-test',
   });
-  await applyTopology(nc, await loadTopology());
+  await applyTopology(nc, await loadTopology(), replicas === undefined ? {} : { replicas });
   const bus: Bus = { server, nc, js: jetstream(nc), jsm: await jetstreamManager(nc), reconnects: 0 };
   void (async () => {
     for await (const s of nc.status()) if (s.type === 'reconnect') bus.reconnects += 1;

@@ -12,12 +12,16 @@ import { sleep } from '../support/wait-for.js';
 import type { AgentSpec } from './agent-process.js';
 import type { Books, BooksInput } from './books.js';
 import { checkBooks, readKnowledgeGraph } from './books.js';
-import type { Bus } from './observe.js';
+import type { NatsClusterHandle } from '../support/nats-cluster.js';
+import { startNatsCluster } from '../support/nats-cluster.js';
+import type { Bus, NatsEndpoint } from './observe.js';
 import { backlogs, connectBus, readBucket } from './observe.js';
 import { Buckets } from '../../src/bus/subjects.js';
 import type { TaskStateRecord } from '../../src/domain/index.js';
 import type { ChildHandle } from './processes.js';
 import { ProcessGroup, whenReady } from './processes.js';
+
+const CLUSTER_REPLICAS = 3;
 
 /** 1 = the issue's numbers (5,000 tasks and results, 1,000 malformed messages, a burst of 1,000). */
 export const CHAOS_SCALE = (() => {
@@ -32,7 +36,7 @@ export interface WorkerHandle {
   ports: number[];
 }
 
-export class Scenario {
+export class Scenario<S extends NatsEndpoint = NatsServerHandle> {
   readonly group: ProcessGroup;
   readonly agentLogs: string[] = [];
   readonly agentSpecs: AgentSpec[] = [];
@@ -42,7 +46,7 @@ export class Scenario {
 
   private constructor(
     readonly dir: string,
-    readonly server: NatsServerHandle,
+    readonly server: S,
     readonly bus: Bus,
   ) {
     this.group = new ProcessGroup(dir);
@@ -55,6 +59,20 @@ export class Scenario {
     return new Scenario(dir, server, bus);
   }
 
+  /** On a 3-node cluster, with the topology at 3 replicas (the workers get STREAM_REPLICAS=3 from startWorker). */
+  static async createCluster(name: string): Promise<Scenario<NatsClusterHandle>> {
+    const dir = await mkdtemp(join(tmpdir(), `vapora-chaos-${name}-`));
+    const cluster = await startNatsCluster();
+    try {
+      await cluster.waitReady();
+      const bus = await connectBus(cluster, CLUSTER_REPLICAS);
+      return new Scenario(dir, cluster, bus);
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+  }
+
   storeUrl(name: string): string {
     return `surrealkv://${join(this.dir, name)}`;
   }
@@ -65,6 +83,7 @@ export class Scenario {
       NATS_URL: this.server.url,
       SURREAL_URL: storeUrl,
       WORKER_CONCURRENCY: '16',
+      ...('nodes' in this.server ? { STREAM_REPLICAS: String(CLUSTER_REPLICAS) } : {}),
       ...env,
     });
     const ready = await whenReady(proc, 90_000);

@@ -18,7 +18,10 @@ import { waitFor } from '../support/wait-for.js';
 import type { AgentSpec } from './agent-process.js';
 import type { Books } from './books.js';
 import { checkBooks, emptyBooks } from './books.js';
-import type { Bus } from './observe.js';
+import type { NatsClusterHandle } from '../support/nats-cluster.js';
+import type { NatsServerHandle } from '../support/nats-server.js';
+import { topologyStreamNames, waitClusterHealthy } from './cluster-health.js';
+import type { Bus, NatsEndpoint } from './observe.js';
 import {
   CapacityWatch,
   ProgressMonitor,
@@ -35,7 +38,7 @@ import { CHAOS_SCALE, Report, Scenario, fmtMs, scaled } from './scenario.js';
 jest.setTimeout(600_000);
 
 const report = new Report();
-let sc: Scenario | undefined;
+let sc: Scenario<NatsEndpoint> | undefined;
 
 afterEach(async () => {
   await sc?.cleanup();
@@ -56,7 +59,7 @@ function fleet(maxConcurrent: number, prefix = 'ag'): [AgentSpec[], AgentSpec[]]
   return [specs.slice(0, 3), specs.slice(3)];
 }
 
-async function startFleet(s: Scenario, maxConcurrent: number): Promise<void> {
+async function startFleet(s: Scenario<NatsEndpoint>, maxConcurrent: number): Promise<void> {
   const [a, b] = fleet(maxConcurrent);
   await Promise.all([s.startAgents('agents-a', a), s.startAgents('agents-b', b)]);
 }
@@ -148,12 +151,14 @@ async function scenario(
   }
 }
 
-interface FaultContext {
-  s: Scenario;
+interface FaultContext<S extends NatsEndpoint = NatsServerHandle> {
+  s: Scenario<S>;
   monitor: ProgressMonitor;
   watch: CapacityWatch;
   store: string;
   n: number;
+  /** Added to the report row's notes. */
+  notes: string[];
 }
 
 interface FaultOutcome {
@@ -170,16 +175,19 @@ interface FaultOutcome {
  * processes, `n` tasks published; once `triggerFraction` of the results are in, `fault` runs; then drain, stop the
  * worker, read its store, check the books.
  */
-async function runWithFault(
+async function runWithFault<S extends NatsEndpoint = NatsServerHandle>(
   name: string,
   n: number,
   triggerFraction: number,
-  fault: (ctx: FaultContext) => Promise<FaultOutcome>,
-  extra?: (ctx: FaultContext) => Promise<void>,
+  fault: (ctx: FaultContext<S>) => Promise<FaultOutcome>,
+  extra?: (ctx: FaultContext<S>) => Promise<void>,
+  create: (tag: string) => Promise<Scenario<S>> = Scenario.create as unknown as (
+    tag: string,
+  ) => Promise<Scenario<S>>,
 ): Promise<void> {
   await scenario(name, async ({ rowNotes, setRecovery, setBooks }) => {
-    sc = await Scenario.create(name.slice(0, 1));
-    const s = sc;
+    const s = await create(name.slice(0, 1));
+    sc = s;
     const store = s.storeUrl('kg');
     await Promise.all([s.startWorker('worker-1', {}, store), startFleet(s, 4)]);
     const watch = new CapacityWatch(s.bus);
@@ -197,7 +205,7 @@ async function runWithFault(
     });
     const atFault = (await scrape(s.ports())).results;
     rowNotes.push(`fault at ${atFault}/${n} results`);
-    const ctx = { s, monitor, watch, store, n };
+    const ctx = { s, monitor, watch, store, n, notes: rowNotes };
     const { backAt, faultAt, metric } = await fault(ctx);
     expect(atFault).toBeLessThan(n); // the fault really hit mid-run
     await publishing;
@@ -310,6 +318,66 @@ describe(`chaos (CHAOS_SCALE=${CHAOS_SCALE})`, () => {
   it('6. burst of tasks at once, agents with maxConcurrent 2, three worker replicas', async () => {
     await scenario6();
   });
+
+  it('7. 3-node cluster, R3: kill -9 the node leading VAPORA_TASKS mid-run, then restart it', async () => {
+    const n = scaled(2_000);
+    await runWithFault<NatsClusterHandle>(
+      `7. cluster: kill -9 the ${Streams.tasks} leader (${n} tasks, R3)`,
+      n,
+      0.4,
+      async ({ s, watch, notes }) => {
+        const victim = await s.server.leaderOf(Streams.tasks);
+        const faultAt = Date.now();
+        await victim.server.kill9();
+        // The survivors elect a new leader (they are 2 of 3: a quorum) before the victim comes back.
+        const successor = await waitFor(
+          async () => {
+            const leader = await s.server.leaderOf(Streams.tasks).catch(() => undefined);
+            return leader !== undefined && leader !== victim ? leader : undefined;
+          },
+          { timeoutMs: 30_000, intervalMs: 250, what: `a new ${Streams.tasks} leader` },
+        );
+        const electedAt = Date.now();
+        await victim.server.restart();
+        const backAt = Date.now();
+        watch.restart(); // the watch may have lived on the victim
+        await waitClusterHealthy(s.bus.jsm, await topologyStreamNames(), 3);
+        notes.push(
+          `leader ${victim.name} killed, ${successor.name} elected in ${fmtMs(electedAt - faultAt)}; ` +
+            `${victim.name} caught up ${fmtMs(Date.now() - backAt)} after its restart`,
+        );
+        return { faultAt, backAt };
+      },
+      undefined,
+      (tag) => Scenario.createCluster(tag),
+    );
+  });
+
+  it('8. 3-node cluster, R3: rolling restart of all three nodes mid-run', async () => {
+    const n = scaled(2_000);
+    await runWithFault<NatsClusterHandle>(
+      `8. cluster: rolling restart of 3 nodes (${n} tasks, R3)`,
+      n,
+      0.25,
+      async ({ s, watch, notes }) => {
+        const names = await topologyStreamNames();
+        const faultAt = Date.now();
+        const steps: string[] = [];
+        for (const node of s.server.nodes) {
+          const at = Date.now();
+          await node.server.restart(); // SIGTERM (lame duck, leaders step down), then the same ports and store
+          watch.restart();
+          // As an upgrade would: the next node goes down only once every stream is whole again.
+          await waitClusterHealthy(s.bus.jsm, names, 3);
+          steps.push(`${node.name} ${fmtMs(Date.now() - at)}`);
+        }
+        notes.push(`restart + catch-up: ${steps.join(', ')}`);
+        return { faultAt, backAt: Date.now() };
+      },
+      undefined,
+      (tag) => Scenario.createCluster(tag),
+    );
+  });
 });
 
 // --- 4 --------------------------------------------------------------------------------------------------------
@@ -320,8 +388,8 @@ async function scenario4(): Promise<void> {
   await scenario(
     `4. kill -9 agent holding assignments (${n} tasks, timeout ${timeoutMs / 1000} s)`,
     async ({ rowNotes, setRecovery, setBooks }) => {
-      sc = await Scenario.create('4');
-      const s = sc;
+      const s = await Scenario.create('4');
+      sc = s;
       const store = s.storeUrl('kg');
       // The victim sorts first, so the load fallback (nobody has history yet) hands it the first tasks; it never
       // finishes anything, so it holds maxConcurrent assignments when it is killed.
@@ -522,8 +590,8 @@ async function scenario5(): Promise<void> {
   await scenario(
     `5. malformed input (${perSubject} on vapora.tasks.arrived + ${perSubject} on vapora.results.*, ${n} valid tasks)`,
     async ({ rowNotes, setRecovery, setBooks }) => {
-      sc = await Scenario.create('5');
-      const s = sc;
+      const s = await Scenario.create('5');
+      sc = s;
       const store = s.storeUrl('kg');
       await Promise.all([s.startWorker('worker-1', {}, store), startFleet(s, 4)]);
       const watch = new CapacityWatch(s.bus);
@@ -622,8 +690,8 @@ async function scenario5b(): Promise<void> {
   await scenario(
     '5b. malformed task + result at exactly max_payload',
     async ({ rowNotes, setRecovery, setBooks }) => {
-      sc = await Scenario.create('5b');
-      const s = sc;
+      const s = await Scenario.create('5b');
+      sc = s;
       await s.startWorker('worker-1');
       const maxPayload = s.bus.nc.info?.max_payload ?? 1024 * 1024;
       const t0 = Date.now();
@@ -673,8 +741,8 @@ async function scenario6(): Promise<void> {
   await scenario(
     `6a. burst of ${burst} tasks, maxConcurrent 2, ${replicas} worker processes (one store each)`,
     async ({ rowNotes, setRecovery, setBooks }) => {
-      sc = await Scenario.create('6a');
-      const s = sc;
+      const s = await Scenario.create('6a');
+      sc = s;
       await Promise.all([
         ...Array.from({ length: replicas }, (_, i) => s.startWorker(`worker-${i + 1}`)),
         startFleet(s, 2),
@@ -687,8 +755,8 @@ async function scenario6(): Promise<void> {
   await scenario(
     `6b. burst of ${burst} tasks, maxConcurrent 2, ${replicas} worker instances in one process sharing one KG`,
     async ({ rowNotes, setRecovery, setBooks }) => {
-      sc = await Scenario.create('6b');
-      const s = sc;
+      const s = await Scenario.create('6b');
+      sc = s;
       await Promise.all([
         s.startWorker('workers-x3', { CHAOS_WORKER_INSTANCES: String(replicas) }),
         startFleet(s, 2),

@@ -23,6 +23,8 @@ function callsFor(e: ReturnType<typeof execution>): CallEveryMethod {
     getAllExecutionsForTaskType: (kg) => kg.getAllExecutionsForTaskType(e.agentId, e.taskType),
     countExecutions: (kg) => kg.countExecutions(e.agentId, e.taskType),
     listProfileKeys: (kg) => kg.listProfileKeys(),
+    applyRetention: (kg) => kg.applyRetention(new Date(0)),
+    getDailyRollups: (kg) => kg.getDailyRollups(e.agentId, e.taskType),
     ping: (kg) => kg.ping(),
     close: (kg) => kg.close(),
   };

@@ -5,7 +5,9 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { ExecutionResult } from '../../src/domain/messages.js';
 import { isKgUnavailable } from '../../src/errors.js';
+import { computeExpertise, expertiseFromState } from '../../src/domain/index.js';
 import type { KnowledgeGraph } from '../../src/kg/knowledge-graph.js';
+import { rebuildExpertiseState } from '../../src/kg/rebuild.js';
 
 let seq = 0;
 export function execution(overrides: Partial<ExecutionResult> = {}): ExecutionResult {
@@ -229,6 +231,101 @@ export function describeKnowledgeGraphConformance(
       expect(all).toHaveLength(1200);
       expect(new Set(ids(all))).toEqual(new Set(ids(many)));
       expect(await kg.getAllExecutionsForTaskType('agent-a', 'unknown')).toEqual([]);
+    });
+
+    describe('retention', () => {
+      const DAY = 86_400_000;
+      const day0 = Date.UTC(2026, 2, 1);
+      /** `perDay` executions an hour apart on each of `days` UTC days from day0; every third one fails. */
+      const spread = (days: number, perDay: number, over: Partial<ExecutionResult> = {}) =>
+        Array.from({ length: days * perDay }, (_, i) =>
+          execution({
+            finishedAt: new Date(
+              day0 + Math.floor(i / perDay) * DAY + (i % perDay) * 3_600_000,
+            ).toISOString(),
+            success: i % 3 !== 0,
+            durationMs: 100 + i,
+            ...over,
+          }),
+        );
+      const sum = (list: ExecutionResult[], f: (e: ExecutionResult) => number) =>
+        list.reduce((total, e) => total + f(e), 0);
+
+      it('rolls up and deletes what is older than the cutoff, keeping each pair’s most recent', async () => {
+        const a = spread(3, 10);
+        const b = spread(1, 3, { agentId: 'agent-b' });
+        await recordAll(kg, [...a, ...b]);
+        // Cutoff at the start of day 2 (index 2): days 0 and 1 of agent-a go; agent-b has only 3 ≤ keep.
+        expect(await kg.applyRetention(new Date(day0 + 2 * DAY), 5)).toEqual({ deleted: 20, pairs: 1 });
+        expect(await kg.countExecutions('agent-a', 'coding')).toBe(10);
+        expect(await kg.countExecutions('agent-b', 'coding')).toBe(3);
+        expect(ids(await kg.getExecutionsForTaskType('agent-a', 'coding', 100)).sort()).toEqual(
+          ids(a.slice(20)).sort(),
+        );
+        const day = (k: number) => new Date(day0 + k * DAY).toISOString().slice(0, 10);
+        const rollup = (list: ExecutionResult[], k: number) => ({
+          agentId: 'agent-a',
+          taskType: 'coding',
+          day: day(k),
+          executions: list.length,
+          successes: list.filter((e) => e.success).length,
+          totalDurationMs: sum(list, (e) => e.durationMs),
+        });
+        expect(await kg.getDailyRollups('agent-a', 'coding')).toEqual([
+          rollup(a.slice(0, 10), 0),
+          rollup(a.slice(10, 20), 1),
+        ]);
+        expect(await kg.getDailyRollups('agent-b', 'coding')).toEqual([]);
+        // Idempotent: nothing left to do.
+        expect(await kg.applyRetention(new Date(day0 + 2 * DAY), 5)).toEqual({ deleted: 0, pairs: 0 });
+        // A later cutoff: `keep` wins over age, and a day already rolled up grows instead of being replaced.
+        expect(await kg.applyRetention(new Date(day0 + 30 * DAY), 5)).toEqual({ deleted: 5, pairs: 1 });
+        expect(ids(await kg.getExecutionsForTaskType('agent-a', 'coding', 100))).toEqual(
+          ids(a.slice(25)).reverse(),
+        );
+        const rollups = await kg.getDailyRollups('agent-a', 'coding');
+        expect(rollups.at(-1)).toEqual(rollup(a.slice(20, 25), 2));
+        expect(sum(a, () => 1)).toBe(rollups.reduce((n, r) => n + r.executions, 0) + 5);
+        expect(await kg.listProfileKeys()).toEqual([
+          { agentId: 'agent-a', taskType: 'coding' },
+          { agentId: 'agent-b', taskType: 'coding' },
+        ]);
+      });
+
+      it('keeps executions tied in finishedAt with the oldest one kept', async () => {
+        const at = new Date(day0).toISOString();
+        const tied = Array.from({ length: 4 }, () => execution({ finishedAt: at }));
+        await recordAll(kg, [execution({ finishedAt: new Date(day0 - DAY).toISOString() }), ...tied]);
+        expect(await kg.applyRetention(new Date(day0 + DAY), 2)).toEqual({ deleted: 1, pairs: 1 });
+        expect(await kg.countExecutions('agent-a', 'coding')).toBe(4);
+      });
+
+      it('counts each execution once when passes run concurrently', async () => {
+        await recordAll(kg, spread(4, 24));
+        const cutoff = new Date(day0 + 3 * DAY);
+        const passes = await Promise.all([1, 2, 3].map(() => kg.applyRetention(cutoff, 5)));
+        expect(passes.reduce((n, p) => n + p.deleted, 0)).toBe(72);
+        const rollups = await kg.getDailyRollups('agent-a', 'coding');
+        expect(rollups.map((r) => r.executions)).toEqual([24, 24, 24]);
+        expect(await kg.countExecutions('agent-a', 'coding')).toBe(24);
+      });
+
+      it('rejects keeping fewer than one execution per pair', async () => {
+        await expect(kg.applyRetention(new Date(), 0)).rejects.toThrow(/at least 1/);
+      });
+
+      it('leaves a rebuild equal to the profile of the full history', async () => {
+        // 60 days × 4 executions (240, more than the window of 100), retention at 20 days before `now`.
+        const all = spread(60, 4);
+        await recordAll(kg, all);
+        const now = new Date(day0 + 60 * DAY);
+        const before = computeExpertise(all, 'coding', now);
+        const { deleted } = await kg.applyRetention(new Date(now.getTime() - 20 * DAY));
+        expect(deleted).toBe(140); // 240 − the 100 most recent (the 25 most recent days)
+        expect(expertiseFromState(await rebuildExpertiseState(kg, 'agent-a', 'coding'), now)).toEqual(before);
+        expect(before.learningCurve.length).toBe(29); // days 31–59: now’s own day has none yet
+        expect(before.totalExecutions).toBe(240);
+      });
     });
 
     it('answers ping while open and rejects as unavailable once closed', async () => {

@@ -24,6 +24,8 @@ export function interceptKnowledgeGraph(inner: KnowledgeGraph, around: Around): 
       around('getAllExecutionsForTaskType', () => inner.getAllExecutionsForTaskType(a, t)),
     countExecutions: (a, t) => around('countExecutions', () => inner.countExecutions(a, t)),
     listProfileKeys: () => around('listProfileKeys', () => inner.listProfileKeys()),
+    applyRetention: (before, keep) => around('applyRetention', () => inner.applyRetention(before, keep)),
+    getDailyRollups: (a, t) => around('getDailyRollups', () => inner.getDailyRollups(a, t)),
     ping: () => around('ping', () => inner.ping()),
     close: () => around('close', () => inner.close()),
   };

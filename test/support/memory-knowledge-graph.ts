@@ -7,9 +7,13 @@ import { KgUnavailableError } from '../../src/errors.js';
 import {
   DEFAULT_AGENT_LIMIT,
   DEFAULT_TASK_TYPE_LIMIT,
+  RETENTION_KEEP_PER_PAIR,
+  type DailyRollup,
   type KnowledgeGraph,
   type ProfileKey,
+  type RetentionResult,
 } from '../../src/kg/knowledge-graph.js';
+import { byDay, checkKeep, deletableBefore, rollUp } from '../../src/kg/retention-plan.js';
 import { normaliseExecution } from '../../src/kg/normalise-execution.js';
 import { compareMostRecentFirst, compareProfileKeys } from '../../src/kg/recency-order.js';
 
@@ -20,6 +24,8 @@ interface Row {
 
 export class MemoryKnowledgeGraph implements KnowledgeGraph {
   readonly #rows = new Map<string, Row>();
+  /** Keyed by JSON [agentId, taskType, day]. */
+  readonly #rollups = new Map<string, DailyRollup>();
   #closed = false;
 
   // Methods are async so that misuse surfaces as a rejection, exactly like the real adapter.
@@ -91,10 +97,52 @@ export class MemoryKnowledgeGraph implements KnowledgeGraph {
   async listProfileKeys(): Promise<ProfileKey[]> {
     this.#assertOpen();
     const keys = new Map<string, ProfileKey>();
-    for (const { execution: e } of this.#rows.values()) {
+    for (const e of [...[...this.#rows.values()].map((r) => r.execution), ...this.#rollups.values()]) {
       keys.set(JSON.stringify([e.agentId, e.taskType]), { agentId: e.agentId, taskType: e.taskType });
     }
     return [...keys.values()].sort(compareProfileKeys);
+  }
+
+  async applyRetention(before: Date, keep = RETENTION_KEEP_PER_PAIR): Promise<RetentionResult> {
+    this.#assertOpen();
+    checkKeep(keep);
+    const result: RetentionResult = { deleted: 0, pairs: 0 };
+    for (const { agentId, taskType } of await this.listProfileKeys()) {
+      const rows = this.#select((e) => e.agentId === agentId && e.taskType === taskType).sort(
+        compareMostRecentFirst,
+      );
+      const limit = deletableBefore(before, rows.length > keep ? rows[keep - 1]!.finishedAt : undefined);
+      if (limit === undefined) continue;
+      const victims = rows.filter((e) => Date.parse(e.finishedAt) < limit);
+      if (victims.length === 0) continue;
+      for (const rollup of rollUp(agentId, taskType, victims)) {
+        const key = JSON.stringify([agentId, taskType, rollup.day]);
+        const held = this.#rollups.get(key);
+        this.#rollups.set(
+          key,
+          held
+            ? {
+                ...held,
+                executions: held.executions + rollup.executions,
+                successes: held.successes + rollup.successes,
+                totalDurationMs: held.totalDurationMs + rollup.totalDurationMs,
+              }
+            : rollup,
+        );
+      }
+      for (const e of victims) this.#rows.delete(e.executionId);
+      result.deleted += victims.length;
+      result.pairs += 1;
+    }
+    return result;
+  }
+
+  async getDailyRollups(agentId: string, taskType: string): Promise<DailyRollup[]> {
+    this.#assertOpen();
+    return [...this.#rollups.values()]
+      .filter((r) => r.agentId === agentId && r.taskType === taskType)
+      .map((r) => ({ ...r }))
+      .sort(byDay);
   }
 
   async ping(): Promise<void> {

@@ -308,7 +308,7 @@ function launch(
 }
 
 /** Ask the kernel for a free loopback port (never 4222). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
       const srv = createServer();

@@ -40,6 +40,7 @@ describe('defaults (the contract with deployments)', () => {
       assignmentTimeoutMs: 600_000,
       timeoutCountsAsFailure: true,
       sweepIntervalMs: 1000,
+      kgRetentionMs: 90 * 86_400_000,
     });
     expect(DEFAULT_NATS_URL).toBe('nats://127.0.0.1:4222');
     expect(DEFAULT_SURREAL_URL).toBe('surrealkv://.vapora/kg');
@@ -86,6 +87,7 @@ describe('parsing', () => {
       ASSIGNMENT_TIMEOUT_MS: '100',
       TIMEOUT_COUNTS_AS_FAILURE: '0',
       SWEEP_INTERVAL_MS: '50',
+      KG_RETENTION: '2m',
     });
     expect(config).toEqual({
       nats: { url: 'tls://a:4222, tls://b:4222', user: 'worker', pass: 'secret', tls: { caFile: '/ca.pem' } },
@@ -101,6 +103,7 @@ describe('parsing', () => {
       assignmentTimeoutMs: 100,
       timeoutCountsAsFailure: false,
       sweepIntervalMs: 50,
+      kgRetentionMs: 120_000,
     });
   });
 
