@@ -102,7 +102,7 @@ interface Parts {
 }
 
 /** Restarts of a consumer loop whose subscription ended, before the worker gives up (non-outage failures). */
-const LOOP_RESTART_ATTEMPTS = 8;
+const LOOP_RESTART_ATTEMPTS = 5;
 
 export class Worker {
   readonly #parts: Parts;
