@@ -130,6 +130,16 @@ export class KvCache<T> {
   async reconcile(): Promise<number> {
     if (this.stopped || this.syncing) return 0;
     const seen = await this.readBucket();
+    // A revision the bucket never reached: its stream was rewound (a server lost its last writes) or recreated.
+    const after = (await this.kv.status()).streamInfo.state.last_seq;
+    if ([...this.slots.values()].some((slot) => slot.revision > after)) {
+      this.log.warn(
+        { bucket: this.name, lastSeq: after },
+        'bucket is behind its mirror (rewound); resynchronising',
+      );
+      this.requestResync('rewound');
+      return 1;
+    }
     let diverged = 0;
     const now = Date.now();
     for (const entry of seen.entries.values()) {
@@ -164,10 +174,18 @@ export class KvCache<T> {
     this.set(entry.key, { revision: entry.revision, value });
   }
 
-  /** Reads one key from the bucket into the mirror (a decision confirming what the mirror says). */
+  /**
+   * Reads one key from the bucket into the mirror (a decision confirming what the mirror says). The bucket is the
+   * truth here even at a lower revision: a server that lost its last writes (kill -9) numbers new ones from lower.
+   */
   async refresh(key: string): Promise<T | undefined> {
     const entry = await this.kv.get(key);
-    if (entry) this.apply(entry);
+    if (entry) {
+      this.slots.delete(key);
+      this.apply(entry);
+    } else if (this.slots.get(key)?.value !== undefined) {
+      this.set(key, { revision: 0, value: undefined });
+    }
     return this.get(key);
   }
 
@@ -229,6 +247,7 @@ export class KvCache<T> {
     previous?.stop();
     await this.watching?.catch(() => undefined);
     if (this.stopped) return;
+    const before = new Map(this.slots);
     const watcher = await this.kv.watch({ include: KvWatchInclude.UpdatesOnly });
     this.watcher = watcher;
     this.watching = (async () => {
@@ -237,7 +256,18 @@ export class KvCache<T> {
       // A watch that ends while we still want it means the mirror stops moving: start over.
       if (this.watcher === watcher && !this.stopped) this.requestResync('watch ended');
     });
-    this.applySnapshot(await this.readBucket());
+    const seen = await this.readBucket();
+    const highest = Math.max(0, ...[...before.values()].map((slot) => slot.revision));
+    if (highest > seen.lastSeq) {
+      // The bucket's stream went back (a server lost its last writes, or the bucket was recreated): revisions
+      // seen before mean nothing now. Forget them, or every newer write at a lower revision would be ignored.
+      this.log.warn({ bucket: this.name, highest, lastSeq: seen.lastSeq }, 'bucket rewound; mirror rebuilt');
+      for (const [key, slot] of before) if (this.slots.get(key) === slot) this.slots.delete(key);
+    }
+    this.applySnapshot(seen);
+    for (const [key, slot] of before) {
+      if (!this.slots.has(key) && slot.value !== undefined) this.set(key, { revision: 0, value: undefined });
+    }
     this.isCurrent = true;
     this.lastSync = Date.now();
   }

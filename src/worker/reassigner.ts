@@ -39,7 +39,7 @@ export interface ReassignerDeps {
   clock?: () => Date;
 }
 
-/** An assignment not delivered after this long is checked (and re-sent if it was lost), at most this often. */
+/** A reservation this old is compared with its task (delivery, leftovers), at most this often. */
 const DELIVERY_CHECK_AFTER_MS = 1_000;
 const DELIVERY_CHECK_EVERY_MS = 5_000;
 
@@ -56,8 +56,8 @@ export class Reassigner {
   private stopped = false;
   private readonly clock: () => Date;
   private readonly delivery: DeliveryCheck | undefined;
-  /** `<taskId>.<attempt>` → when this replica last checked its delivery, or `true` once it was delivered. */
-  private readonly checked = new Map<string, number | true>();
+  /** `<taskId>.<agentId>` → when this replica last compared that reservation with its task. */
+  private readonly checked = new Map<string, number>();
 
   constructor(private readonly deps: ReassignerDeps) {
     this.clock = deps.clock ?? (() => new Date());
@@ -105,8 +105,8 @@ export class Reassigner {
       for (const [taskId, reservation] of Object.entries(record.inFlight)) {
         if (this.stopped) return;
         if (taken.has(taskId)) continue;
-        await this.watchDelivery(taskId, reservation, now).catch((err: unknown) =>
-          this.deps.log.warn({ err, agentId, taskId }, 'delivery check failed; will try again'),
+        await this.audit(agentId, taskId, reservation, now).catch((err: unknown) =>
+          this.deps.log.warn({ err, agentId, taskId }, 'reservation check failed; will try again'),
         );
       }
     }
@@ -129,27 +129,32 @@ export class Reassigner {
   }
 
   /**
-   * Before the deadline: an assignment the agent has not received is checked on the server (which also re-sends
-   * it if it was lost); once delivered, the task record says so, and only then can a timeout be charged.
+   * Before the deadline, every reservation is compared with its task, at most every few seconds:
+   * - a task that is over (completed, given up) frees a reservation left behind — one a server that lost its last
+   *   writes brought back, say — which would otherwise make an idle agent look full until the deadline;
+   * - an assignment the agent has not received is checked on the server (which also re-sends it if it was lost);
+   *   once delivered, the task record says so, and only then can a timeout be charged.
    */
-  private async watchDelivery(taskId: string, reservation: Reservation, now: Date): Promise<void> {
-    if (!this.delivery || now.getTime() - Date.parse(reservation.at) < DELIVERY_CHECK_AFTER_MS) return;
+  private async audit(agentId: string, taskId: string, reservation: Reservation, now: Date): Promise<void> {
+    if (now.getTime() - Date.parse(reservation.at) < DELIVERY_CHECK_AFTER_MS) return;
+    const key = `${taskId}.${agentId}`;
+    const last = this.checked.get(key);
+    if (last !== undefined && now.getTime() - last < DELIVERY_CHECK_EVERY_MS) return;
+    this.checked.set(key, now.getTime());
     const stored = await this.deps.tasks.get(taskId);
     const record = stored?.record;
-    if (!stored || !record?.assignment || (record.status !== 'assigned' && record.status !== 'reassigned')) {
+    if (!stored || !record) return;
+    if (record.status === 'completed' || record.status === 'unassignable') {
+      if (await this.deps.capacity.release(agentId, taskId)) {
+        this.deps.log.warn({ agentId, taskId, status: record.status }, 'released a leftover reservation');
+      }
       return;
     }
-    const id = `${taskId}.${record.attempt}`;
-    const last = this.checked.get(id);
-    if (last === true || (last !== undefined && now.getTime() - last < DELIVERY_CHECK_EVERY_MS)) return;
-    if (holderOf(record, record.attempt)?.deliveredAt !== undefined) {
-      this.checked.set(id, true);
-      return;
-    }
-    this.checked.set(id, now.getTime());
+    const live = record.status === 'assigned' || record.status === 'reassigned';
+    if (!this.delivery || !live || record.agentId !== agentId || !record.assignment) return;
+    if (holderOf(record, record.attempt)?.deliveredAt !== undefined) return;
     if ((await this.delivery.check(record.assignment, now)) !== 'delivered') return;
     await this.deps.tasks.execute(taskId, { type: 'deliver', attempt: record.attempt, at: now }, stored);
-    this.checked.set(id, true);
   }
 
   /** Whether the attempt's assignment reached its agent: recorded, or confirmed by the server now. */
