@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import type { NatsConfig } from '../config/config.js';
 import { NatsUnavailableError } from '../errors.js';
-import { connectNats } from '../bus/connect.js';
+import { connectNatsWaiting } from '../bus/connect.js';
 import { AGENT_ACK_WAIT_MS } from '../bus/agent-consumer.js';
 import { isConsumerNotFound, isNatsOutage } from '../bus/errors.js';
 import { Consumers, Streams, Subjects } from '../bus/subjects.js';
@@ -60,6 +60,8 @@ export interface AgentOptions {
   nats: NatsConnection | NatsConfig;
   /** @default 10000 */
   heartbeatIntervalMs?: number;
+  /** How long to wait for NATS to accept the first connection (with `nats` settings). @default no limit */
+  connectWaitMs?: number;
   /** How long to wait for the worker to create this agent's consumer after the first heartbeat. @default 60000 */
   consumerWaitMs?: number;
   log?: Logger;
@@ -80,11 +82,15 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
   const { agentId, maxConcurrent, handler } = options;
   const log = (options.log ?? pino({ name: 'vapora-agent' })).child({ agentId });
   const ownsConnection = !isConnection(options.nats);
+  // NATS unreachable at start (a node restarting under the pod): wait for it, saying so on every attempt.
   const nc = isConnection(options.nats)
     ? options.nats
-    : await connectNats(options.nats, {
+    : await connectNatsWaiting(options.nats, {
         name: `vapora-agent-${agentId}`,
         inboxPrefix: `_INBOX.agent-${agentId}`,
+        ...(options.connectWaitMs !== undefined ? { waitMs: options.connectWaitMs } : {}),
+        onRetry: (attempt, err, retryInMs) =>
+          log.warn({ attempt, waitingFor: 'nats', retryInMs, err: err.message }, 'waiting for NATS'),
       });
   const js = jetstream(nc);
   // JetStream dedupes Nats-Msg-Id across the whole stream, whoever publishes: an id another agent can predict

@@ -54,6 +54,43 @@ export async function connectNats(config: NatsConfig, options: ConnectNatsOption
   }
 }
 
+export interface WaitingConnectOptions extends ConnectNatsOptions {
+  /** Each failed attempt, with the error and the pause before the next one. */
+  onRetry?: (attempt: number, err: NatsUnavailableError, retryInMs: number) => void;
+  /** Stops waiting: the last error is thrown. */
+  signal?: AbortSignal;
+  /** Give up after this long. @default no limit */
+  waitMs?: number;
+  /** @default 250, 5000 */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/**
+ * connectNats, tried again with backoff until it connects: a process started while NATS is unreachable (a node
+ * that died under both, a rollout racing the server) waits for it instead of exiting.
+ */
+export async function connectNatsWaiting(
+  config: NatsConfig,
+  options: WaitingConnectOptions,
+): Promise<NatsConnection> {
+  const deadline = Date.now() + (options.waitMs ?? Number.POSITIVE_INFINITY);
+  for (let attempt = 1, delay = options.minDelayMs ?? 250; ; attempt += 1) {
+    try {
+      return await connectNats(config, options);
+    } catch (err) {
+      const failure = err as NatsUnavailableError;
+      if (options.signal?.aborted || Date.now() + delay > deadline) throw failure;
+      options.onRetry?.(attempt, failure, delay);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        options.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      delay = Math.min(options.maxDelayMs ?? 5_000, delay * 2);
+    }
+  }
+}
+
 /** The likely fix for a failed first connection, so an auth or TLS problem is not reported as "no server". */
 function hint(err: unknown, config: NatsConfig): string {
   if (err instanceof errors.AuthorizationError) {

@@ -31,6 +31,11 @@ export interface ConsumerLoopOptions {
   onSettled?: (outcome: Outcome, msg: JsMsg, elapsedMs: number) => void;
   /** The server's max_payload, so that a dead letter always fits. @default 1 MiB */
   maxPayload?: number;
+  /**
+   * The pull subscription ended without stop() (its consumer or stream is gone, the connection closed): the
+   * loop consumes nothing until start() succeeds again. The worker's supervisor restarts it or gives up.
+   */
+  onEnded?: (err: unknown) => void;
 }
 
 export class ConsumerLoop {
@@ -38,6 +43,7 @@ export class ConsumerLoop {
   private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
   private done: Promise<void> | undefined;
+  private active = false;
 
   constructor(private readonly options: ConsumerLoopOptions) {}
 
@@ -48,8 +54,26 @@ export class ConsumerLoop {
     this.messages = await c.consume({
       max_messages: concurrency,
       threshold_messages: Math.max(1, concurrency >> 1),
+      // A deleted consumer ends the iterator instead of pulling from nothing forever, so it can be noticed.
+      abort_on_missing_resource: true,
     });
-    this.done = this.pump(this.messages);
+    this.active = true;
+    const messages = this.messages;
+    this.done = this.pump(messages).then(
+      () => this.ended(messages, new Error(`consumer ${consumer} stopped delivering`)),
+      (err: unknown) => this.ended(messages, err),
+    );
+  }
+
+  /** True from start() until the subscription ends; false after stop() or an unrequested end. */
+  get running(): boolean {
+    return this.active;
+  }
+
+  private ended(messages: ConsumerMessages, err: unknown): void {
+    if (this.messages !== messages) return;
+    this.active = false;
+    if (!this.stopping) this.options.onEnded?.(err);
   }
 
   private async pump(messages: ConsumerMessages): Promise<void> {
@@ -122,6 +146,7 @@ export class ConsumerLoop {
   /** Stops pulling and waits for in-flight messages (up to `graceMs`). Returns how many did not finish. */
   async stop(graceMs: number): Promise<number> {
     this.stopping = true;
+    this.active = false;
     const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
     // close() resolves once the iterator is drained, which waits for a free slot: bound it by the grace period too.
     await Promise.race([this.messages?.close().catch(() => undefined), deadline]);

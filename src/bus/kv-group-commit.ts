@@ -81,7 +81,8 @@ export class KvGroupCommit<T> {
           },
           casOptions,
         );
-        if (written.written && written.value !== undefined) {
+        // Also a value read and left as it was: the mirror may be behind it (a write whose reply was lost).
+        if (written.value !== undefined && written.revision > 0) {
           this.options.onWritten?.(key, written.value, written.revision);
         }
         batch.forEach((entry, i) => entry.resolve(results[i]));

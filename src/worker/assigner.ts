@@ -16,7 +16,7 @@ import { ack, backoffMs, deadLetter, retry } from '../bus/outcome.js';
 import { TaskArrivedSchema, decode, extractTaskType } from '../domain/index.js';
 import { buildAssignment, publishAssignment } from './assignment-message.js';
 import type { CapacityService } from './capacity-service.js';
-import { chooseAndReserve, eligibleFor } from './choose-and-reserve.js';
+import { chooseAndReserve, confirmedEligibleFor } from './choose-and-reserve.js';
 import { createGiveUp } from './give-up.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { ProfileService } from './profile-service.js';
@@ -70,7 +70,7 @@ export function createAssigner(deps: AssignerDeps) {
 
     const taskType = task.taskType ?? extractTaskType(task.title, task.description);
     const redelivered = msg.info.deliveryCount > 1;
-    const eligibility = eligibleFor(deps, {
+    const eligibility = await confirmedEligibleFor(deps, {
       task,
       taskType,
       record: known?.record ?? null,

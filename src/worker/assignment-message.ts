@@ -1,5 +1,5 @@
 /** The assignment event an agent receives: built from the decision, published under a per-attempt message id. */
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { Subjects } from '../bus/subjects.js';
 import type { AgentDecision, Assignment, TaskArrived } from '../domain/index.js';
@@ -36,11 +36,14 @@ export function buildAssignment(
   };
 }
 
-/** Message id `<taskId>.<attempt>`: a re-publish of the same decision is dropped by JetStream's dedupe. */
-export async function publishAssignment(js: JetStreamClient, assignment: Assignment): Promise<void> {
+/**
+ * Message id `<taskId>.<attempt>`: a re-publish of the same decision is dropped by JetStream's dedupe, and its
+ * acknowledgement names the original's stream sequence (`duplicate: true`).
+ */
+export async function publishAssignment(js: JetStreamClient, assignment: Assignment): Promise<PubAck> {
   const h = headers();
   h.set('Vapora-Task-Id', assignment.taskId);
-  await js.publish(Subjects.assignment(assignment.agentId), JSON.stringify(assignment), {
+  return await js.publish(Subjects.assignment(assignment.agentId), JSON.stringify(assignment), {
     msgID: `${assignment.taskId}.${assignment.attempt}`,
     headers: h,
   });

@@ -58,6 +58,27 @@ export function eligibleFor(
   return registration ? { ...result, holder: candidateOf(deps, registration) } : result;
 }
 
+/**
+ * eligibleFor, but a verdict of "nobody" that rests on the capacity mirror is confirmed against the bucket first:
+ * the agents the mirror calls full are read from `vapora_capacity` (which also corrects the mirror) and the
+ * decision is taken again. A diverged mirror then costs one read, not a task backed off with idle agents.
+ */
+export async function confirmedEligibleFor(
+  deps: ChoiceDeps,
+  input: Parameters<typeof eligibleFor>[1],
+): Promise<Eligibility> {
+  const first = eligibleFor(deps, input);
+  if (first.eligible.length > 0 || first.holder !== undefined) return first;
+  const full = [...deps.stores.agents.entries()]
+    .map(([, registration]) => registration)
+    .filter((r) => deps.capacity.inFlight(r.agentId) >= r.maxConcurrent);
+  if (full.length === 0) return first;
+  const before = full.map((r) => deps.stores.capacity.known(r.agentId).revision);
+  await Promise.all(full.map((r) => deps.stores.capacity.refresh(r.agentId)));
+  const moved = full.some((r, i) => deps.stores.capacity.known(r.agentId).revision !== before[i]);
+  return moved ? eligibleFor(deps, input) : first;
+}
+
 function candidateOf(deps: ChoiceDeps, registration: AgentRegistration): EligibleAgent {
   const inFlight = deps.capacity.inFlight(registration.agentId);
   return {

@@ -16,7 +16,8 @@ export interface ProbeServer {
 export interface ProbeServerOptions {
   /** 0 picks a free port. */
   port: number;
-  registry: Registry;
+  /** Read per request: a caller that serves probes before the worker exists swaps it in later. */
+  registry: () => Registry;
   readiness: () => Promise<Readiness>;
   isAlive: () => boolean;
 }
@@ -42,8 +43,9 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
       return;
     }
     if (path === '/metrics') {
-      void registry.metrics().then(
-        (text) => reply(200, text, registry.contentType),
+      const current = registry();
+      void current.metrics().then(
+        (text) => reply(200, text, current.contentType),
         (err: unknown) => reply(500, String(err)),
       );
       return;

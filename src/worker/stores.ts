@@ -4,6 +4,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { Kvm } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { KvCache } from '../bus/kv-cache.js';
 import { Buckets } from '../bus/subjects.js';
@@ -20,7 +21,12 @@ export interface Stores {
   capacity: KvCache<CapacityRecord>;
 }
 
-export async function openStores(js: JetStreamClient, log: Logger): Promise<Stores> {
+/** Mirrors resynchronise on every reconnect of `nc` (when given) and reconcile with their bucket every `reconcileMs`. */
+export async function openStores(
+  js: JetStreamClient,
+  log: Logger,
+  mirror: { nc?: NatsConnection; reconcileMs?: number } = {},
+): Promise<Stores> {
   const kvm = new Kvm(js);
   const [agentsKv, profilesKv, capacityKv, tasksKv] = await Promise.all([
     kvm.open(Buckets.agents),
@@ -47,11 +53,27 @@ export async function openStores(js: JetStreamClient, log: Logger): Promise<Stor
       return decoded.value;
     },
     log,
+    { ...mirror, name: Buckets.agents },
   );
-  const profiles = new KvCache<ProfileRecord>(profilesKv, (entry) => entry.json<ProfileRecord>(), log);
-  const capacity = new KvCache<CapacityRecord>(capacityKv, (entry) => entry.json<CapacityRecord>(), log);
+  const profiles = new KvCache<ProfileRecord>(profilesKv, (entry) => entry.json<ProfileRecord>(), log, {
+    ...mirror,
+    name: Buckets.profiles,
+  });
+  const capacity = new KvCache<CapacityRecord>(capacityKv, (entry) => entry.json<CapacityRecord>(), log, {
+    ...mirror,
+    name: Buckets.capacity,
+  });
   await Promise.all([agents.start(), profiles.start(), capacity.start()]);
   return { agentsKv, profilesKv, capacityKv, tasksKv, agents, profiles, capacity };
+}
+
+/** Every mirror has read its bucket since the last disconnect, with its watch running. */
+export function mirrorsBehind(stores: Stores): string[] {
+  const behind: string[] = [];
+  if (!stores.agents.current) behind.push(Buckets.agents);
+  if (!stores.profiles.current) behind.push(Buckets.profiles);
+  if (!stores.capacity.current) behind.push(Buckets.capacity);
+  return behind;
 }
 
 export async function closeStores(stores: Stores): Promise<void> {

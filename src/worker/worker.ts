@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { Histogram } from 'prom-client';
 import type { WorkerConfig } from '../config/config.js';
 import { connectNats } from '../bus/connect.js';
+import { isNatsOutage } from '../bus/errors.js';
 import type { MessageHandler } from '../bus/consumer-loop.js';
 import { ConsumerLoop } from '../bus/consumer-loop.js';
 import { Buckets, Consumers, Streams } from '../bus/subjects.js';
@@ -40,7 +41,7 @@ import { RetentionService } from './retention-service.js';
 import { Reassigner } from './reassigner.js';
 import { RegistryService } from './registry-service.js';
 import type { Stores } from './stores.js';
-import { closeStores, openStores } from './stores.js';
+import { closeStores, mirrorsBehind, openStores } from './stores.js';
 import { TaskStateService } from './task-state-service.js';
 import { ErrorCodes, NatsUnavailableError, VaporaError } from '../errors.js';
 
@@ -67,6 +68,17 @@ export interface WorkerOptions {
   topology?: Topology;
   /** Name of this replica in logs and NATS monitoring. @default vapora-learning-worker-<pid> */
   name?: string;
+  /**
+   * Serve /healthz, /readyz and /metrics from run(). False when the caller already serves them (the worker
+   * command does, while it waits for NATS and the KG) and asks `ready()` and `metricsRegistry` itself.
+   * @default true
+   */
+  serveProbes?: boolean;
+  /**
+   * Called once when the worker fails for good (a consumer loop that cannot be restarted, a connection that
+   * closed): the caller should shut it down and exit non-zero so the orchestrator restarts the process.
+   */
+  onFailed?: (err: unknown) => void;
 }
 
 /** What create() wires together; handed to the constructor as one object. */
@@ -86,7 +98,12 @@ interface Parts {
   ownsConnection: boolean;
   ownsKg: boolean;
   clock: (() => Date) | undefined;
+  serveProbes: boolean;
+  onFailed: ((err: unknown) => void) | undefined;
 }
+
+/** Restarts of a consumer loop whose subscription ended, before the worker gives up (non-outage failures). */
+const LOOP_RESTART_ATTEMPTS = 5;
 
 export class Worker {
   readonly #parts: Parts;
@@ -144,6 +161,8 @@ export class Worker {
       timeoutCountsAsFailure: config.timeoutCountsAsFailure,
       intervalMs: config.sweepIntervalMs,
       lastReconnectAt: () => this.#lastReconnectAt,
+      registryCurrent: () => stores.agents.current,
+      jsm,
       ...clock,
     });
     this.#retention = new RetentionService({
@@ -170,6 +189,7 @@ export class Worker {
         concurrency: config.concurrency,
         maxPayload: nc.info?.max_payload ?? 1024 * 1024,
         log: log.child({ consumer }),
+        onEnded: (err) => this.#superviseLoop(consumer, err),
         onSettled: (outcome, _msg, ms) => {
           if (outcome.kind === 'ack') latency.observe(ms / 1000);
           else if (outcome.kind === 'retry') metrics.retries.inc({ consumer: origin });
@@ -200,6 +220,29 @@ export class Worker {
       },
       { name: 'kg', check: () => kg.ping() },
       {
+        name: 'consumers',
+        check: () => {
+          const stopped = [
+            ...(this.#assignerLoop.running ? [] : [Consumers.assigner]),
+            ...(this.#learnerLoop.running ? [] : [Consumers.learner]),
+          ];
+          if (stopped.length > 0) {
+            return Promise.reject(new NatsUnavailableError(`consumer loop not running: ${stopped.join(', ')}`));
+          }
+          return Promise.resolve();
+        },
+      },
+      {
+        name: 'mirrors',
+        check: () => {
+          const behind = mirrorsBehind(stores);
+          if (behind.length > 0) {
+            return Promise.reject(new NatsUnavailableError(`mirror not current: ${behind.join(', ')}`));
+          }
+          return Promise.resolve();
+        },
+      },
+      {
         name: 'streams',
         check: async () => {
           const missing = await missingTopology(jsm, topology);
@@ -228,7 +271,7 @@ export class Worker {
         log.info({ changed: reports.filter((r) => r.action !== 'unchanged') }, 'topology applied');
       }
       const metrics = createMetrics();
-      const stores = await openStores(js, log);
+      const stores = await openStores(js, log, { nc });
       const onConflict = (bucket: string) => () => metrics.casRetries.inc({ bucket });
       const profiles = new ProfileService(stores, kg, onConflict(Buckets.profiles));
       const capacity = new CapacityService(stores, onConflict(Buckets.capacity));
@@ -247,6 +290,8 @@ export class Worker {
         ownsConnection: options.nc === undefined,
         ownsKg: options.kg === undefined,
         clock: options.clock,
+        serveProbes: options.serveProbes ?? true,
+        onFailed: options.onFailed,
       });
       log.info({ state: worker.#state }, 'worker state: starting');
       await worker.#coldStart();
@@ -261,6 +306,11 @@ export class Worker {
   /** The lifecycle state; every change is logged (`worker state: <state>`) and read by the probes. */
   get state(): WorkerState {
     return this.#state;
+  }
+
+  /** The Prometheus registry /metrics serves (for a caller that serves the probes itself). */
+  get metricsRegistry(): WorkerMetrics['registry'] {
+    return this.#parts.metrics.registry;
   }
 
   /** The port of the probe and metrics server once run() started it (useful with `HTTP_PORT=0`). */
@@ -297,12 +347,14 @@ export class Worker {
 
   async #start(): Promise<void> {
     const { config, nc, metrics } = this.#parts;
-    this.#probe = await startProbeServer({
-      port: config.httpPort,
-      registry: metrics.registry,
-      readiness: () => this.ready(),
-      isAlive: () => this.#state === 'starting' || this.#state === 'running',
-    });
+    if (this.#parts.serveProbes) {
+      this.#probe = await startProbeServer({
+        port: config.httpPort,
+        registry: () => metrics.registry,
+        readiness: () => this.ready(),
+        isAlive: () => this.#state === 'starting' || this.#state === 'running',
+      });
+    }
     void this.#watchConnection(nc);
     await this.#registry.start();
     await this.#assignerLoop.start();
@@ -310,12 +362,42 @@ export class Worker {
     this.#reassigner.start();
     this.#retention.start();
     if (this.#state !== 'starting') return; // shut down while starting
-    this.#setState('running', { httpPort: this.#probe.port, concurrency: config.concurrency });
+    this.#setState('running', { httpPort: this.#probe?.port, concurrency: config.concurrency });
+  }
+
+  /**
+   * A consumer loop's subscription ended on its own: start it again, with backoff. An outage is waited out for
+   * as long as it lasts; anything else (the consumer is gone) gets a few attempts, then the worker fails, so that
+   * the process exits and its restart re-applies the topology.
+   */
+  #superviseLoop(consumer: string, err: unknown): void {
+    const loop = consumer === Consumers.assigner ? this.#assignerLoop : this.#learnerLoop;
+    this.#log.warn({ err, consumer }, 'consumer loop ended; restarting it');
+    void (async () => {
+      let failures = 0;
+      for (let delay = 250; ; delay = Math.min(5_000, delay * 2)) {
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+        if (this.#state !== 'starting' && this.#state !== 'running') return;
+        try {
+          await loop.start();
+          this.#log.info({ consumer }, 'consumer loop restarted');
+          return;
+        } catch (cause) {
+          if (!isNatsOutage(cause)) failures += 1;
+          this.#log.warn({ err: cause, consumer, failures }, 'consumer loop restart failed');
+          if (failures >= LOOP_RESTART_ATTEMPTS) {
+            this.#fail(new VaporaError(ErrorCodes.TopologyMissing, `consumer ${consumer} cannot be restarted`, { cause }));
+            return;
+          }
+        }
+      }
+    })();
   }
 
   async #watchConnection(nc: NatsConnection): Promise<void> {
     for await (const status of nc.status()) {
       if (status.type === 'reconnect') {
+        // The mirrors resynchronise themselves on this reconnect (KvCache); the reassigner waits for them.
         this.#lastReconnectAt = Date.now();
         this.#log.warn('reconnected to NATS');
       } else if (status.type === 'disconnect') this.#log.warn('disconnected from NATS; reconnecting');
@@ -367,6 +449,7 @@ export class Worker {
   #fail(err: unknown): void {
     if (this.#state === 'failed' || this.#state === 'stopped') return;
     this.#setState('failed', { err: err instanceof Error ? err.message : String(err) }, 'error');
+    this.#parts.onFailed?.(err);
   }
 
   #setState(

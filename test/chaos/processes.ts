@@ -9,6 +9,7 @@ import type { AgentSpec } from './agent-process.js';
 
 export const WORKER_SCRIPT = fileURLToPath(new URL('./worker-process.ts', import.meta.url));
 export const AGENT_SCRIPT = fileURLToPath(new URL('./agent-process.ts', import.meta.url));
+export const PLAIN_AGENT_SCRIPT = fileURLToPath(new URL('./plain-agent-process.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface ChildHandle {
@@ -120,8 +121,9 @@ export class ProcessGroup {
     });
   }
 
-  agents(name: string, natsUrl: string, specs: AgentSpec[], logFile: string): ChildHandle {
-    return this.spawn(name, AGENT_SCRIPT, {
+  /** `plain`: agents on plain JetStream clients (no SDK), as another team would write them. */
+  agents(name: string, natsUrl: string, specs: AgentSpec[], logFile: string, plain = false): ChildHandle {
+    return this.spawn(name, plain ? PLAIN_AGENT_SCRIPT : AGENT_SCRIPT, {
       NATS_URL: natsUrl,
       CHAOS_AGENTS: JSON.stringify(specs),
       CHAOS_AGENT_LOG: logFile,

@@ -97,13 +97,13 @@ export class Scenario<S extends NatsEndpoint = NatsServerHandle> {
     return this.workers.filter((w) => w.proc.alive).flatMap((w) => w.ports);
   }
 
-  /** An agent process running `specs`, logging to its own JSON-lines file. */
-  async startAgents(name: string, specs: AgentSpec[]): Promise<ChildHandle> {
+  /** An agent process running `specs` (on the SDK, or `plain` JetStream clients), logging to its own file. */
+  async startAgents(name: string, specs: AgentSpec[], plain = false): Promise<ChildHandle> {
     const log = join(this.dir, `agents-${name}.jsonl`);
     writeFileSync(log, '');
     this.agentLogs.push(log);
     this.agentSpecs.push(...specs);
-    const proc = this.group.agents(name, this.server.url, specs, log);
+    const proc = this.group.agents(name, this.server.url, specs, log, plain);
     for (const spec of specs) this.agentProcs.set(spec.agentId, proc);
     await whenReady(proc, 90_000);
     return proc;

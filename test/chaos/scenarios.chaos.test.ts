@@ -14,7 +14,7 @@ import { Buckets, Streams, Subjects } from '../../src/bus/subjects.js';
 import { DlqHeaders } from '../../src/bus/dead-letter.js';
 import type { TaskStateRecord } from '../../src/domain/index.js';
 import { evidenceId } from '../../src/domain/index.js';
-import { waitFor } from '../support/wait-for.js';
+import { sleep, waitFor } from '../support/wait-for.js';
 import type { AgentSpec } from './agent-process.js';
 import type { Books } from './books.js';
 import { checkBooks, emptyBooks } from './books.js';
@@ -378,7 +378,127 @@ describe(`chaos (CHAOS_SCALE=${CHAOS_SCALE})`, () => {
       (tag) => Scenario.createCluster(tag),
     );
   });
+
+  it('9. kill -9 the worker, restart it at once, and kill -9 / restart the nats-server a moment later', async () => {
+    const n = scaled(3_000);
+    const outageMs = 5_000;
+    await runWithFault(
+      `9. worker restarted into a NATS outage (${n} tasks, ${outageMs / 1000} s outage)`,
+      n,
+      0.4,
+      async ({ s, store, watch }) => {
+        const faultAt = Date.now();
+        await s.workers[0]!.proc.kill9();
+        // Restarted at once, as an orchestrator does; not awaited: it must still be starting when NATS dies.
+        const restarting = s.startWorker('worker-1-restarted', {}, store);
+        restarting.catch(() => undefined);
+        await sleep(300);
+        await s.server.kill9();
+        // The outage lasts until the new worker has met it (a process start can take longer than the outage).
+        const replacement = s.group.children.at(-1)!;
+        await sleep(outageMs);
+        await waitFor(() => replacement.output().includes('waiting for nats'), {
+          timeoutMs: 60_000,
+          what: () => `the restarted worker to wait for NATS:\n${replacement.output().slice(-2000)}`,
+        });
+        const reconnects = s.bus.reconnects;
+        await s.server.restart();
+        const backAt = Date.now();
+        // It waited for NATS instead of exiting (a worker that exits never prints its ready line).
+        await restarting;
+        await waitFor(() => s.bus.reconnects > reconnects, {
+          timeoutMs: 20_000,
+          what: 'the test client back',
+        });
+        watch.restart();
+        return { faultAt, backAt };
+      },
+      async ({ s }) => {
+        expect(s.workers[0]!.proc.alive).toBe(false);
+        expect(s.workers[1]!.proc.output()).toContain('waiting for nats');
+      },
+    );
+  });
+
+  it('10. restart the nats-server while agents on plain JetStream clients (no SDK) hold assignments', async () => {
+    await scenario8();
+  });
 });
+
+// --- 8 --------------------------------------------------------------------------------------------------------
+
+/**
+ * The issue's starvation run: agents that read their consumer with plain JetStream clients and report on their
+ * subjects, the nats-server killed and restarted while they hold assignments. Every task must be assigned and
+ * completed; a capacity mirror stuck at "full" would leave tasks waiting with idle agents until they are given up
+ * (UNASSIGNABLE_AFTER_MS, shortened here so that starvation shows as unassignable tasks within the run).
+ */
+async function scenario8(): Promise<void> {
+  const n = scaled(1_500);
+  const outageMs = 2_000;
+  const name = `8. nats-server kill -9 + restart, plain JetStream agents (${n} tasks)`;
+  await scenario(name, async ({ rowNotes, setRecovery, setBooks }) => {
+    const s = await Scenario.create('10');
+    sc = s;
+    const store = s.storeUrl('kg');
+    const specs: AgentSpec[] = [0.9, 0.7, 0.5].map((skill, i) => ({
+      agentId: `plain${i + 1}`,
+      maxConcurrent: 2,
+      skill,
+      minMs: 20,
+      maxMs: 60,
+    }));
+    await Promise.all([
+      s.startWorker(
+        'worker-1',
+        { UNASSIGNABLE_AFTER_MS: '90000', LOG_LEVEL: process.env['CHAOS_WORKER_LOG'] ?? 'warn' },
+        store,
+      ),
+      s.startAgents('plain', specs, true),
+    ]);
+    const watch = new CapacityWatch(s.bus);
+    watch.start();
+    const monitor = new ProgressMonitor(s.bus, () => s.ports());
+    monitor.start();
+    const tasks = Array.from({ length: n }, (_, i) => taskFor(i, 's8'));
+    const taskIds = tasks.map((t) => t.taskId);
+    const publishing = publishTasks(s.bus, tasks);
+    await waitFor(async () => (await scrape(s.ports())).results >= n * 0.3, {
+      timeoutMs: 240_000,
+      intervalMs: 100,
+      what: '30% of the results to be processed',
+    });
+    const atFault = (await scrape(s.ports())).results;
+    rowNotes.push(`fault at ${atFault}/${n} results`);
+    const faultAt = Date.now();
+    const reconnects = s.bus.reconnects;
+    await s.server.kill9();
+    await sleep(outageMs);
+    await s.server.restart();
+    const backAt = Date.now();
+    await waitFor(() => s.bus.reconnects > reconnects, { timeoutMs: 20_000, what: 'the test client back' });
+    watch.restart();
+    await publishing;
+    const drainedAt = await s.waitDrained(taskIds, 180_000);
+    monitor.stop();
+    await watch.stop();
+    const firstProgress = monitor.firstProgressAfter(backAt, 'any');
+    setRecovery(
+      `first progress ${fmtMs(firstProgress && firstProgress - backAt)} after recovery ` +
+        `(${fmtMs(backAt - faultAt)} outage); drained ${fmtMs(drainedAt && drainedAt - backAt)} after recovery`,
+    );
+    const unassignable = (await readStream(s.bus, Streams.tasks)).filter(
+      (m) => m.subject === Subjects.tasksUnassignable,
+    );
+    rowNotes.push(`${unassignable.length} unassignable`);
+    const { books, exitCodes } = await s.stopAndCheckBooks(taskIds, watch.peak);
+    setBooks(books, n + books.results);
+    expect(unassignable).toEqual([]);
+    expect(exitCodes).toEqual([0]);
+    expect(drainedAt).toBeDefined();
+    expectBalanced(books, n);
+  });
+}
 
 // --- 4 --------------------------------------------------------------------------------------------------------
 
