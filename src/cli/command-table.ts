@@ -49,6 +49,7 @@ export const COMMANDS: readonly Command[] = [
     options: {
       tasks: { type: 'string', value: 'N', description: 'tasks to publish (default 2000)' },
       agents: { type: 'string', value: 'N', description: 'simulated agents, 2 to 6 (default 6)' },
+      dashboard: { type: 'boolean', description: 'serve the web dashboard and stay up after the report' },
     },
     env: WORKER_ENV,
     run: async ({ options }) => {
@@ -58,6 +59,7 @@ export const COMMANDS: readonly Command[] = [
       return runDemo({
         ...(tasks !== undefined ? { tasks } : {}),
         ...(agents !== undefined ? { agents } : {}),
+        ...(options.dashboard === true ? { dashboard: true } : {}),
       });
     },
   }),
@@ -227,6 +229,23 @@ export const COMMANDS: readonly Command[] = [
     },
     env: NATS_ENV,
     run: ({ options }) => dlqPurge(options.origin, options.yes === true, out),
+  }),
+  defineCommand({
+    name: 'dashboard',
+    summary: 'serve the read-only web dashboard (agents, rankings, learning curves, decisions, dead letters)',
+    description:
+      'Watches the KV buckets and subscribes to assignments, results and dead letters; serves one page that\n' +
+      'updates live over server-sent events. Writes nothing. Everything is served from the package (no CDN).',
+    options: {
+      port: { type: 'string', value: 'PORT', description: 'HTTP port (default 8090; 0 picks a free one)' },
+      host: { type: 'string', value: 'HOST', description: 'address to listen on (default 127.0.0.1)' },
+    },
+    env: [...NATS_ENV, 'LOG_LEVEL'],
+    run: async ({ options }) => {
+      const port = options.port === '0' ? 0 : (positiveInt('--port', options.port) ?? 8090);
+      const { runDashboardCommand } = await import('../dashboard/run-dashboard.js');
+      return runDashboardCommand({ port, host: options.host ?? '127.0.0.1', out });
+    },
   }),
   defineCommand({
     name: 'validate deploy',

@@ -98,6 +98,7 @@ describe('the command table', () => {
       'dlq list',
       'dlq replay',
       'dlq purge',
+      'dashboard',
       'validate deploy',
     ]);
   });
