@@ -12,7 +12,12 @@ export interface RunDashboardOptions {
 
 export async function runDashboardCommand(options: RunDashboardOptions): Promise<number> {
   const log = createLogger(loadEnv(['LOG_LEVEL']).LOG_LEVEL, 'vapora-dashboard');
-  const nc = await connectNats(loadNatsConfig(), { name: 'vapora-dashboard', timeoutMs: 5000 });
+  const nc = await connectNats(loadNatsConfig(), {
+    name: 'vapora-dashboard',
+    timeoutMs: 5000,
+    // Its own reply inbox, so a read-only `dashboard` NATS user needs no access to `_INBOX.>` (docs/dashboard.md).
+    inboxPrefix: '_INBOX.dashboard',
+  });
   const dashboard = await startDashboard({ nc, log, port: options.port, host: options.host }).catch(
     async (err: unknown) => {
       await nc.close();
