@@ -13,6 +13,7 @@ import {
   tasksShow,
 } from './commands.js';
 import { agentsAdd, authRender } from './auth-commands.js';
+import { dlqList, dlqPurge, dlqReplay } from './dlq-commands.js';
 import { runWorkerCommand } from './worker-command.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -49,6 +50,7 @@ export const COMMANDS: readonly Command[] = [
     options: {
       tasks: { type: 'string', value: 'N', description: 'tasks to publish (default 2000)' },
       agents: { type: 'string', value: 'N', description: 'simulated agents, 2 to 6 (default 6)' },
+      dashboard: { type: 'boolean', description: 'serve the web dashboard and stay up after the report' },
     },
     env: WORKER_ENV,
     run: async ({ options }) => {
@@ -58,6 +60,7 @@ export const COMMANDS: readonly Command[] = [
       return runDemo({
         ...(tasks !== undefined ? { tasks } : {}),
         ...(agents !== undefined ? { agents } : {}),
+        ...(options.dashboard === true ? { dashboard: true } : {}),
       });
     },
   }),
@@ -192,6 +195,109 @@ export const COMMANDS: readonly Command[] = [
     ],
     env: NATS_ENV,
     run: ({ args }) => curve(args.agentId, args.taskType, out),
+  }),
+  defineCommand({
+    name: 'dlq list',
+    summary: 'dead letters: reason, error, original subject and sequence, age',
+    description:
+      'Reads VAPORA_DLQ with an ordered consumer (nothing durable is created). --origin takes the original\n' +
+      'subject or a pattern, with or without the vapora. prefix: results.*, tasks.arrived.',
+    options: {
+      origin: {
+        type: 'string',
+        value: 'SUBJECT',
+        description: 'only dead letters from this origin (wildcards ok)',
+      },
+      since: {
+        type: 'string',
+        value: 'WHEN',
+        description: 'only newer ones: a duration (30m, 2h, 7d) or an ISO date',
+      },
+      reason: { type: 'string', value: 'TEXT', description: 'only those whose reason contains TEXT' },
+      json: { type: 'boolean', description: 'one JSON object per line instead of a table' },
+    },
+    env: NATS_ENV,
+    run: ({ options }) =>
+      dlqList(
+        {
+          ...(options.origin !== undefined ? { origin: options.origin } : {}),
+          ...(options.since !== undefined ? { since: options.since } : {}),
+          ...(options.reason !== undefined ? { reason: options.reason } : {}),
+        },
+        options.json === true,
+        out,
+      ),
+  }),
+  defineCommand({
+    name: 'dlq replay',
+    summary: 're-publish dead letters to their original subjects (after the cause is fixed)',
+    description:
+      'Re-publishes the original bytes and application headers with Nats-Msg-Id vapora-dlq-replay-<seq>, then\n' +
+      'deletes the dead letter (unless --keep): replaying twice counts once. Give a sequence, or --all-matching\n' +
+      'with --origin/--since/--reason. A dead letter that fails again is dead-lettered again, under a new sequence.',
+    args: [{ name: 'seq', description: 'the dead letter (its VAPORA_DLQ sequence, from dlq list)' }],
+    options: {
+      'all-matching': { type: 'boolean', description: 'replay every dead letter matching the filters' },
+      origin: { type: 'string', value: 'SUBJECT', description: 'with --all-matching: only this origin' },
+      since: { type: 'string', value: 'WHEN', description: 'with --all-matching: only newer ones' },
+      reason: { type: 'string', value: 'TEXT', description: 'with --all-matching: reason contains TEXT' },
+      keep: { type: 'boolean', description: 'keep the dead letters after re-publishing them' },
+    },
+    env: NATS_ENV,
+    run: async ({ args, options }) => {
+      const all = options['all-matching'] === true;
+      if (all === (args.seq !== undefined))
+        throw new UsageError('dlq replay needs either <seq> or --all-matching');
+      if (!all && (options.origin ?? options.since ?? options.reason) !== undefined)
+        throw new UsageError('--origin, --since and --reason go with --all-matching');
+      const seq = positiveInt('<seq>', args.seq);
+      const keep = options.keep === true;
+      await dlqReplay(
+        seq !== undefined
+          ? { seq, keep }
+          : {
+              keep,
+              allMatching: {
+                ...(options.origin !== undefined ? { origin: options.origin } : {}),
+                ...(options.since !== undefined ? { since: options.since } : {}),
+                ...(options.reason !== undefined ? { reason: options.reason } : {}),
+              },
+            },
+        out,
+      );
+    },
+  }),
+  defineCommand({
+    name: 'dlq purge',
+    summary: 'delete dead letters for good (asks for --yes)',
+    description: 'Without --yes, prints how many would go and exits 1.',
+    options: {
+      origin: {
+        type: 'string',
+        value: 'SUBJECT',
+        description: 'only dead letters from this origin (wildcards ok)',
+      },
+      yes: { type: 'boolean', description: 'really purge' },
+    },
+    env: NATS_ENV,
+    run: ({ options }) => dlqPurge(options.origin, options.yes === true, out),
+  }),
+  defineCommand({
+    name: 'dashboard',
+    summary: 'serve the read-only web dashboard (agents, rankings, learning curves, decisions, dead letters)',
+    description:
+      'Watches the KV buckets and subscribes to assignments, results and dead letters; serves one page that\n' +
+      'updates live over server-sent events. Writes nothing. Everything is served from the package (no CDN).',
+    options: {
+      port: { type: 'string', value: 'PORT', description: 'HTTP port (default 8090; 0 picks a free one)' },
+      host: { type: 'string', value: 'HOST', description: 'address to listen on (default 127.0.0.1)' },
+    },
+    env: [...NATS_ENV, 'LOG_LEVEL'],
+    run: async ({ options }) => {
+      const port = options.port === '0' ? 0 : (positiveInt('--port', options.port) ?? 8090);
+      const { runDashboardCommand } = await import('../dashboard/run-dashboard.js');
+      return runDashboardCommand({ port, host: options.host ?? '127.0.0.1', out });
+    },
   }),
   defineCommand({
     name: 'validate deploy',

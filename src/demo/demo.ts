@@ -28,6 +28,8 @@ import { SIM_AGENTS, SIM_TASK_TYPES, baselines, generateTasks, prng, skillOf } f
 export interface DemoOptions {
   tasks?: number;
   agents?: number;
+  /** Serve the web dashboard from the start, and keep everything up after the report until Ctrl-C. */
+  dashboard?: boolean;
 }
 
 interface Outcome {
@@ -72,6 +74,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     maxReconnectAttempts: -1,
   });
   const js = jetstream(nc);
+  const dashboard = options.dashboard
+    ? await (
+        await import('../dashboard/dashboard.js')
+      )
+        .startDashboard({ nc, log, port: 8090 })
+        .catch(() => import('../dashboard/dashboard.js').then((d) => d.startDashboard({ nc, log })))
+    : undefined;
+  if (dashboard) say(`dashboard: ${dashboard.url}`);
   const now = new Date();
   const runId = `demo${now.getTime().toString(36)}`;
   const tasks = generateTasks(taskCount, runId, now);
@@ -151,6 +161,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
 
   report(await readProfiles(js), agents, outcomes, now);
   say(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  if (dashboard) {
+    say(`\ndashboard: ${dashboard.url} (agents stay up; Ctrl-C to stop)`);
+    await new Promise<void>((r) => ['SIGINT', 'SIGTERM'].forEach((s) => process.once(s, () => r())));
+    await dashboard.stop();
+  }
 
   for (const handle of handles) await handle.stop(2_000);
   await nc.drain();

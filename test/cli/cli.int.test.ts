@@ -117,6 +117,10 @@ const COMMANDS = [
   ['profiles show', 'Usage: vapora-learning profiles show [agentId]'],
   ['profiles rebuild', 'Usage: vapora-learning profiles rebuild'],
   ['curve', 'Usage: vapora-learning curve <agentId> <taskType>'],
+  ['dlq list', 'Usage: vapora-learning dlq list [--origin SUBJECT]'],
+  ['dlq replay', 'Usage: vapora-learning dlq replay [seq] [--all-matching]'],
+  ['dlq purge', 'Usage: vapora-learning dlq purge [--origin SUBJECT] [--yes]'],
+  ['dashboard', 'Usage: vapora-learning dashboard [--port PORT] [--host HOST]'],
   ['validate deploy', 'Usage: vapora-learning validate deploy [rootDir]'],
 ] as const;
 

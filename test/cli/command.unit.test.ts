@@ -97,6 +97,10 @@ describe('the command table', () => {
       'profiles show',
       'profiles rebuild',
       'curve',
+      'dlq list',
+      'dlq replay',
+      'dlq purge',
+      'dashboard',
       'validate deploy',
     ]);
   });
@@ -117,7 +121,7 @@ describe('the command table', () => {
     expect(byName.get('demo')?.env).toEqual(envNamesOf('nats', 'kg', 'worker'));
     expect(byName.get('streams apply')?.env).toEqual([...envNamesOf('nats'), 'STREAM_REPLICAS']);
     expect(byName.get('profiles rebuild')?.env).toEqual(envNamesOf('nats', 'kg'));
-    for (const name of ['tasks publish', 'tasks show', 'agents list', 'profiles show', 'curve']) {
+    for (const name of ['tasks publish', 'tasks show', 'agents list', 'profiles show', 'curve', 'dlq list']) {
       expect(byName.get(name)?.env).toEqual(envNamesOf('nats'));
     }
   });

@@ -24,8 +24,9 @@ describe('shipped k8s/ and provisioning/', () => {
       if (kubectl === undefined) {
         expect(report.notes.join('\n')).toMatch(/kubectl not found/);
       } else {
-        // base, overlays/dev, overlays/prod and agents
-        expect(report.counts.rendered).toBe(4);
+        // base, overlays/dev, overlays/prod, agents, and the components monitoring, dashboard and
+        // dashboard-ingress (each rendered onto overlays/prod)
+        expect(report.counts.rendered).toBe(7);
         expect(report.notes).toEqual([]);
       }
     },

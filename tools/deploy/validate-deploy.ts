@@ -16,6 +16,13 @@ import {
   type Kustomization,
 } from './kustomization-refs.js';
 import { checkLayout, WORKSPACE_DIR } from './layout-check.js';
+import {
+  checkGrafanaDashboard,
+  checkPrometheusRule,
+  PROMETHEUS_RULE_API,
+  workerMetricNames,
+} from './monitoring-check.js';
+import { renderComponent } from './component-render.js';
 import { parseToml, parseYaml } from './parse.js';
 import { problem, type DeployProblem } from './problem.js';
 import { checkStreamReplicas, PROD_STREAM_REPLICAS } from './stream-replicas-check.js';
@@ -99,13 +106,24 @@ export async function validateDeployReport(
   let k8sDocs = 0;
   for (const k of kustomizations) {
     problems.push(...checkReferences(k, fileSet));
-    if (str(k.data, 'kind') !== 'Kustomization')
-      problems.push(problem(k.file, 'kind', 'must be Kustomization'));
+    // A Component (k8s/components/*) is an optional part an overlay may add; it is rendered onto one below.
+    if (str(k.data, 'kind') !== 'Kustomization' && !isComponent(k))
+      problems.push(problem(k.file, 'kind', 'must be Kustomization (or Component under k8s/components/)'));
+  }
+  const metrics = await workerMetricNames();
+  for (const f of files) {
+    if (f.startsWith('k8s/') && f.endsWith('.json'))
+      problems.push(...checkGrafanaDashboard(f, texts.get(f) ?? '', metrics));
   }
   for (const [file, docs] of yamls) {
     if (!file.startsWith('k8s/') || kustomizations.some((k) => k.file === file)) continue;
     for (const doc of docs) {
       k8sDocs++;
+      if (str(doc, 'apiVersion') === PROMETHEUS_RULE_API && str(doc, 'kind') === 'PrometheusRule') {
+        // No CRD schema in kubernetes-models: checked structurally, and against the worker's metrics.
+        problems.push(...checkPrometheusRule(file, doc, metrics));
+        continue;
+      }
       problems.push(...(await validateK8sDoc(file, doc, patches.has(file))));
       if (isObj(doc)) (patches.has(file) ? patchDocs : resources).push({ file, doc });
     }
@@ -119,7 +137,9 @@ export async function validateDeployReport(
   } else {
     for (const k of kustomizations) {
       const dir = kustomizationDir(k);
-      const out = await renderKustomization(kubectl, path.join(root, dir));
+      const out = isComponent(k)
+        ? await renderComponent(kubectl, root, dir, COMPONENT_HOST)
+        : await renderKustomization(kubectl, path.join(root, dir));
       const where = `${dir} (kubectl kustomize)`;
       if (!out.ok) {
         problems.push(problem(k.file, 'kustomize', `kubectl kustomize failed: ${out.error}`));
@@ -128,7 +148,14 @@ export async function validateDeployReport(
       rendered++;
       const docs = parseYaml(where, out.yaml);
       if (!docs.ok) problems.push(docs.problem);
-      else for (const doc of docs.value) problems.push(...(await validateK8sDoc(where, doc, false)));
+      else
+        for (const doc of docs.value) {
+          const rule =
+            str(doc, 'apiVersion') === PROMETHEUS_RULE_API && str(doc, 'kind') === 'PrometheusRule';
+          problems.push(
+            ...(rule ? checkPrometheusRule(where, doc, metrics) : await validateK8sDoc(where, doc, false)),
+          );
+        }
     }
   }
 
@@ -187,6 +214,13 @@ export async function validateDeployReport(
   }
 
   return { problems, notes, counts: { files: files.length, k8sDocs, rendered } };
+}
+
+/** The overlay a component is rendered onto, to check that it composes with a real deployment. */
+const COMPONENT_HOST = 'k8s/overlays/prod';
+
+function isComponent(k: Kustomization): boolean {
+  return str(k.data, 'kind') === 'Component' && k.file.startsWith('k8s/components/');
 }
 
 /** max_bytes of every stream (streams.json) and KV bucket (buckets.json), or undefined when streams/ is absent. */

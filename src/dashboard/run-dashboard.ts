@@ -1,0 +1,36 @@
+/** `vapora-learning dashboard`: the read-only web dashboard until SIGTERM/SIGINT. */
+import { connectNats } from '../bus/connect.js';
+import { loadEnv, loadNatsConfig } from '../config/config.js';
+import { createLogger } from '../worker/logger.js';
+import { startDashboard } from './dashboard.js';
+
+export interface RunDashboardOptions {
+  port: number;
+  host: string;
+  out: (line: string) => void;
+}
+
+export async function runDashboardCommand(options: RunDashboardOptions): Promise<number> {
+  const log = createLogger(loadEnv(['LOG_LEVEL']).LOG_LEVEL, 'vapora-dashboard');
+  const nc = await connectNats(loadNatsConfig(), {
+    name: 'vapora-dashboard',
+    timeoutMs: 5000,
+    // Its own reply inbox, so a read-only `dashboard` NATS user needs no access to `_INBOX.>` (docs/dashboard.md).
+    inboxPrefix: '_INBOX.dashboard',
+  });
+  const dashboard = await startDashboard({ nc, log, port: options.port, host: options.host }).catch(
+    async (err: unknown) => {
+      await nc.close();
+      throw err;
+    },
+  );
+  options.out(`dashboard: ${dashboard.url} (read-only; Ctrl-C to stop)`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info({ signal }, 'signal received');
+  await dashboard.stop();
+  await nc.drain().catch(() => undefined);
+  return 0;
+}
