@@ -24,9 +24,7 @@ export class DeliveryCheck {
   /** `<taskId>.<attempt>` → stream sequence of the assignment, as learnt from a probe. */
   private readonly sequences = new Map<string, number>();
 
-  constructor(
-    private readonly deps: { js: JetStreamClient; jsm: JetStreamManager; log: Logger },
-  ) {}
+  constructor(private readonly deps: { js: JetStreamClient; jsm: JetStreamManager; log: Logger }) {}
 
   /**
    * Delivery of `assignment` as of now. `unknown`: too old to probe and no sequence known (a restarted replica),

@@ -218,7 +218,9 @@ export class Worker {
             ...(this.#learnerLoop.running ? [] : [Consumers.learner]),
           ];
           if (stopped.length > 0) {
-            return Promise.reject(new NatsUnavailableError(`consumer loop not running: ${stopped.join(', ')}`));
+            return Promise.reject(
+              new NatsUnavailableError(`consumer loop not running: ${stopped.join(', ')}`),
+            );
           }
           return Promise.resolve();
         },
@@ -376,7 +378,11 @@ export class Worker {
           if (!isNatsOutage(cause)) failures += 1;
           this.#log.warn({ err: cause, consumer, failures }, 'consumer loop restart failed');
           if (failures >= LOOP_RESTART_ATTEMPTS) {
-            this.#fail(new VaporaError(ErrorCodes.TopologyMissing, `consumer ${consumer} cannot be restarted`, { cause }));
+            this.#fail(
+              new VaporaError(ErrorCodes.TopologyMissing, `consumer ${consumer} cannot be restarted`, {
+                cause,
+              }),
+            );
             return;
           }
         }
