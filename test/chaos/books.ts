@@ -25,6 +25,7 @@ import {
   ExecutionResultSchema,
   decode,
   evidenceId,
+  holderOf,
   expertiseFromState,
   inFlightCount,
 } from '../../src/domain/index.js';
@@ -151,7 +152,11 @@ export async function checkBooks(input: BooksInput, now = new Date()): Promise<B
       } else if (entry.status === 'timed-out') {
         live = false;
         timedOut += 1;
-        if (entry.agentId) timeoutExecutions.add(evidenceId(taskId, attempt, entry.agentId));
+        // An uncharged timeout (the assignment never reached the agent) is recorded as no execution.
+        const charged = holderOf(state, attempt)?.charged;
+        if (entry.agentId && charged !== false) {
+          timeoutExecutions.add(evidenceId(taskId, attempt, entry.agentId));
+        }
         if (entry.agentId) {
           const set = timedOutOn.get(taskId) ?? new Set<string>();
           set.add(entry.agentId);

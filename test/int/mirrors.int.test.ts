@@ -5,7 +5,8 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { applyTopology, loadTopology } from '../../src/bus/topology.js';
 import type { KV } from '@nats-io/kv';
 import { Kvm } from '@nats-io/kv';
 import { KvCache } from '../../src/bus/kv-cache.js';
@@ -124,6 +125,32 @@ describe('KV mirrors', () => {
       what: 'the reconciliation to bring the mirror back to the bucket',
     });
     await waitFor(() => cache.get('a2') === undefined, { what: 'the deleted key to leave the mirror' });
+  });
+
+  it('follow a bucket whose stream went back (a server that lost its last writes, a recreated bucket)', async () => {
+    env = await startEnv();
+    const nc = await ownConnection(env);
+    const js = jetstream(nc);
+    const kv = await new Kvm(js).open(Buckets.capacity);
+    const cache = new KvCache<CapacityRecord>(kv, (e) => e.json<CapacityRecord>(), silent, {
+      nc,
+      reconcileMs: 500,
+    });
+    cleanups.push(() => cache.stop());
+    await cache.start();
+    const full: CapacityRecord = { agentId: 'a1', inFlight: { t1: { at: 'x', deadline: 'y' } } };
+    for (let i = 0; i < 20; i += 1) await kv.put('a1', JSON.stringify(full));
+    await waitFor(() => cache.known('a1').revision === 20, { what: 'the mirror at revision 20' });
+    // The bucket starts over: its next writes carry revisions the mirror has already seen.
+    const jsm = await jetstreamManager(env.nc);
+    await jsm.streams.delete(`KV_${Buckets.capacity}`);
+    await applyTopology(env.nc, await loadTopology());
+    const outside = await bucket(env, Buckets.capacity);
+    await outside.put('a1', JSON.stringify({ agentId: 'a1', inFlight: {} }));
+    await waitFor(() => Object.keys(cache.get('a1')?.inFlight ?? { x: 1 }).length === 0, {
+      timeoutMs: 20_000,
+      what: 'the mirror to follow the bucket back',
+    });
   });
 
   describe('with a stale capacity mirror', () => {
