@@ -14,7 +14,7 @@
  *   npx tsx bench/soak.ts --duration 90s --interval 15s   # a short check
  *
  * Flags (environment): --duration (SOAK_DURATION_MS) 10m, --interval (SOAK_INTERVAL_MS) 60s, --rate (SOAK_RATE)
- * 100 tasks/s, --agents (SOAK_AGENTS) 12, --kg surrealkv|mem (SOAK_KG) surrealkv, --max-rss-growth 10 (%),
+ * 100 tasks/s, --agents (SOAK_AGENTS) 12, --kg surrealkv|rocksdb|mem (SOAK_KG) surrealkv, --max-rss-growth 10 (%),
  * --max-lag 2×rate. The worker inherits the environment: `KG_RETENTION=2m npm run soak` lets retention act within
  * the run (real timestamps); the last lines also give RSS growth over the second half of the run.
  */
@@ -69,7 +69,8 @@ const agentCount = Math.round(positive('agents', flags.agents ?? env.SOAK_AGENTS
 const kgKind = flags.kg ?? env.SOAK_KG ?? 'surrealkv';
 const maxRssGrowth = positive('max-rss-growth', flags['max-rss-growth'], 10);
 const maxLag = positive('max-lag', flags['max-lag'], 2 * rate);
-if (kgKind !== 'surrealkv' && kgKind !== 'mem') throw new Error('--kg must be surrealkv or mem');
+if (!['surrealkv', 'rocksdb', 'mem'].includes(kgKind))
+  throw new Error('--kg must be surrealkv, rocksdb or mem');
 if (intervalMs < 1_000 || durationMs < intervalMs) throw new Error('need 1s ≤ --interval ≤ --duration');
 
 const AGENT_MAX_CONCURRENT = 8;
@@ -113,7 +114,7 @@ async function soak(): Promise<number> {
 
   // The worker, alone in its process.
   const httpPort = await freePort();
-  const kgUrl = kgKind === 'mem' ? 'mem://' : `surrealkv://${join(dir, 'kg')}`;
+  const kgUrl = kgKind === 'mem' ? 'mem://' : `${kgKind}://${join(dir, 'kg')}`;
   const worker = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'worker'], {
     cwd: root,
     env: { ...env, NATS_URL: server.url, SURREAL_URL: kgUrl, HTTP_PORT: String(httpPort), LOG_LEVEL: 'warn' },
@@ -224,7 +225,7 @@ async function soak(): Promise<number> {
   const intervals = Math.floor(durationMs / intervalMs);
   console.log(
     `soak: ${rate} tasks/s for ${(durationMs / 1000).toFixed(0)}s, ${agentCount} agents × ${AGENT_MAX_CONCURRENT}, ` +
-      `worker pid ${worker.pid} (KG ${kgKind === 'mem' ? 'mem://' : 'surrealkv, temp dir'}, KG_RETENTION ` +
+      `worker pid ${worker.pid} (KG ${kgKind === 'mem' ? 'mem://' : `${kgKind}, temp dir`}, KG_RETENTION ` +
       `${env.KG_RETENTION ?? 'default 90d'}), a row every ${intervalMs / 1000}s`,
   );
   console.log(

@@ -75,9 +75,9 @@ export const EnvSchema = Type.Object({
     default: 'surrealkv://.vapora/kg',
     ...kg({
       description:
-        'knowledge graph: `mem://` (tests), `surrealkv://<dir>` (embedded, one process per store), ' +
+        'knowledge graph: `mem://` (tests), `surrealkv://<dir>` or `rocksdb://<dir>` (embedded, one process per store), ' +
         '`ws(s)://host:port/rpc` or `http(s)://…` (SurrealDB server)',
-      schemes: ['mem', 'surrealkv', 'ws', 'wss', 'http', 'https'],
+      schemes: ['mem', 'surrealkv', 'rocksdb', 'ws', 'wss', 'http', 'https'],
     }),
   }),
   KG_RETENTION: Type.String({

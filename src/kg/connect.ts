@@ -5,6 +5,7 @@
  * |---|---|---|
  * | `mem://` | embedded (@surrealdb/node) | per connection, gone on close; tests and benches |
  * | `surrealkv://<dir>` | embedded | local default; parent dir created; single process per store |
+ * | `rocksdb://<dir>` | embedded | the same on RocksDB; measured: a reopen in the same process never settles |
  * | `ws://`, `wss://`, `http://`, `https://` | remote | signs in as root user when username/password are given |
  *
  * Every failure to connect (unsupported scheme, unreachable server, bad credentials, store locked by another
@@ -48,7 +49,7 @@ export interface KnowledgeGraphConfig {
   connectTimeoutMs?: number;
 }
 
-const SUPPORTED = 'mem://, surrealkv://<dir>, ws://, wss://, http://, https://';
+const SUPPORTED = 'mem://, surrealkv://<dir>, rocksdb://<dir>, ws://, wss://, http://, https://';
 /** Measured: 50 ms sufficed for the lock release here; 250 ms leaves a margin on slower disks. */
 const LOCK_RELEASE_SETTLE_MS = 250;
 /** Absolute store path → time after which this process's last close of it has released the file lock. */
@@ -64,7 +65,8 @@ export async function connectKnowledgeGraph(config: KnowledgeGraphConfig): Promi
     case 'mem':
       return connectMemory(config.url, namespace, database, timeoutMs);
     case 'surrealkv':
-      return connectSurrealKv(config.url, namespace, database, timeoutMs);
+    case 'rocksdb':
+      return connectSurrealKv(config.url, namespace, database, timeoutMs, scheme);
     case 'ws':
     case 'wss':
     case 'http':
@@ -93,13 +95,20 @@ async function connectMemory(url: string, namespace: string, database: string, t
   return new SurrealKnowledgeGraph(db, { description: url, removeIndexOnClose: true });
 }
 
-async function connectSurrealKv(url: string, namespace: string, database: string, timeoutMs: number) {
+/** An embedded on-disk store: `surrealkv://<dir>` or `rocksdb://<dir>` (same handling, another engine). */
+async function connectSurrealKv(
+  url: string,
+  namespace: string,
+  database: string,
+  timeoutMs: number,
+  scheme: 'surrealkv' | 'rocksdb' = 'surrealkv',
+) {
   const rawPath = url.slice(url.indexOf('://') + 3);
   if (rawPath === '') {
-    throw new KgUnavailableError(`knowledge-graph URL ${url} has no directory: use surrealkv://<dir>`);
+    throw new KgUnavailableError(`knowledge-graph URL ${url} has no directory: use ${scheme}://<dir>`);
   }
   const dir = resolvePath(rawPath);
-  const absoluteUrl = `surrealkv://${dir}`;
+  const absoluteUrl = `${scheme}://${dir}`;
   try {
     await mkdir(dirname(dir), { recursive: true });
   } catch (err) {
