@@ -47,7 +47,11 @@ const GHOST = 'ghost'; // an agent id nobody else uses: anything stored under it
 
 function collect(nc: NatsConnection, subject: string): Msg[] {
   const received: Msg[] = [];
-  nc.subscribe(subject, { callback: (err, m) => (err ? undefined : received.push(m)) });
+  nc.subscribe(subject, {
+    callback: (err, m) => {
+      if (!err) received.push(m);
+    },
+  });
   return received;
 }
 
