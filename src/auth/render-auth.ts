@@ -7,12 +7,17 @@
  * clients. Config-file mode has no permission templates: each agent gets its own user with exactly what the SDK
  * needs and nothing that writes shared state (no KV, no consumer or stream API, no shared inbox).
  */
+import { Buckets, Streams, Subjects } from '../bus/subjects.js';
 import type { AgentSpec } from '../domain/agent-roster.js';
 
 export const WORKER_USER = 'worker';
 export const PRODUCER_USER = 'producer';
 export const WORKER_PASSWORD_VARIABLE = 'VAPORA_WORKER_PASSWORD';
 export const PRODUCER_PASSWORD_VARIABLE = 'VAPORA_PRODUCER_PASSWORD';
+export const DASHBOARD_USER = 'dashboard';
+export const DASHBOARD_PASSWORD_VARIABLE = 'VAPORA_DASHBOARD_PASSWORD';
+/** The dashboard's reply inbox (`inboxPrefix` of its connection, src/dashboard/run-dashboard.ts). */
+export const DASHBOARD_INBOX_PREFIX = '_INBOX.dashboard';
 
 /** The command that renders this file, written into its header. */
 export const RENDER_COMMAND = 'vapora-learning auth render --agents';
@@ -64,6 +69,29 @@ export const PRODUCER_PERMISSIONS: UserPermissions = {
   subscribe: ['_INBOX.producer.>'],
 };
 
+/** The buckets the dashboard watches (src/dashboard/feed.ts). */
+const WATCHED_BUCKETS = [Buckets.agents, Buckets.capacity, Buckets.profiles] as const;
+
+/**
+ * Read-only, exactly what the dashboard sends (measured against nats.js v3 in
+ * test/security/dashboard-permissions.int.test.ts): a KV watch creates an ordered push consumer on
+ * `CONSUMER.CREATE.KV_<bucket>.<name>.$KV.<bucket>.>` (deliveries to its inbox, flow-control replies on
+ * `$JS.FC.KV_<bucket>.>`); the dead letters are read by an ordered pull consumer on VAPORA_DLQ (STREAM.INFO,
+ * CREATE, MSG.NEXT); assignments and results are core subscriptions. No CONSUMER.DELETE: an ordered consumer's
+ * delete on reset is best effort, and the abandoned ephemeral expires by itself (inactive_threshold, 5 min).
+ * The server cannot restrict a consumer's deliver subject by permission (docs/dashboard.md, "NATS identity").
+ */
+export const DASHBOARD_PERMISSIONS: UserPermissions = {
+  publish: [
+    ...WATCHED_BUCKETS.map((b) => `$JS.API.CONSUMER.CREATE.KV_${b}.*.$KV.${b}.>`),
+    ...WATCHED_BUCKETS.map((b) => `$JS.FC.KV_${b}.>`),
+    `$JS.API.STREAM.INFO.${Streams.deadLetters}`,
+    `$JS.API.CONSUMER.CREATE.${Streams.deadLetters}.*`,
+    `$JS.API.CONSUMER.MSG.NEXT.${Streams.deadLetters}.*`,
+  ],
+  subscribe: [Subjects.allAssignments, 'vapora.results.>', `${DASHBOARD_INBOX_PREFIX}.>`],
+};
+
 /** Ids that cannot be rendered (not a plain token) or whose password variables would collide. */
 export function checkRenderable(agents: readonly AgentSpec[]): void {
   const variables = new Map<string, string>();
@@ -112,13 +140,15 @@ function userBlock(user: string, variable: string, permissions: UserPermissions,
   ].join('\n');
 }
 
-/** The whole file: header, account VAPORA with its JetStream limits, worker, producer and one user per agent. */
+/** The whole file: header, account VAPORA with its JetStream limits, worker, producer, dashboard, one user per agent. */
 export function renderAuthConf(agents: readonly AgentSpec[]): string {
   checkRenderable(agents);
   const roster = formatAgentSpecs(agents);
   const users = [
     userBlock(WORKER_USER, WORKER_PASSWORD_VARIABLE, WORKER_PERMISSIONS, '      '),
     userBlock(PRODUCER_USER, PRODUCER_PASSWORD_VARIABLE, PRODUCER_PERMISSIONS, '      '),
+    '      # the read-only web dashboard (`vapora-learning dashboard`): watches KV, reads streams, writes nothing\n' +
+      userBlock(DASHBOARD_USER, DASHBOARD_PASSWORD_VARIABLE, DASHBOARD_PERMISSIONS, '      '),
     ...agents.map(
       (a) =>
         `      # agent ${a.agentId} (role ${a.role}, at most ${a.maxConcurrent} in flight: the worker's AGENTS)\n` +
@@ -142,9 +172,10 @@ export function renderAuthConf(agents: readonly AgentSpec[]): string {
 # Agents write nothing shared: no KV, no consumer or stream API. The worker registers them (from heartbeats on
 # vapora.agents.heartbeat.<id>) and creates each one's pull consumer agent-<id>; an agent may only fetch (MSG.NEXT)
 # and ack on that consumer, look it up (INFO), publish its own results and heartbeats, and read its private inbox.
-# Pull consumers deliver to the requester's reply inbox, so only the worker gets \`_INBOX.>\`; producers and agents
-# connect with a private inbox prefix (\`inboxPrefix\` in nats.js, \`CustomInboxPrefix\` in Go): \`_INBOX.producer\`
-# and \`_INBOX.agent-<id>\`.
+# Pull consumers deliver to the requester's reply inbox, so only the worker gets \`_INBOX.>\`; producers, agents and
+# the dashboard connect with a private inbox prefix (\`inboxPrefix\` in nats.js, \`CustomInboxPrefix\` in Go):
+# \`_INBOX.producer\`, \`_INBOX.agent-<id>\` and \`_INBOX.dashboard\`. The dashboard only reads: KV watches and
+# dead letters through ephemeral ordered consumers, assignments and results through subscriptions.
 
 accounts {
   VAPORA {

@@ -154,11 +154,12 @@ export const COMMANDS: readonly Command[] = [
   }),
   defineCommand({
     name: 'auth render',
-    summary: 'print the nats-server authorization (account VAPORA, worker, producer, one user per agent)',
+    summary:
+      'print the nats-server authorization (account VAPORA, worker, producer, dashboard, one user per agent)',
     description:
-      'Renders k8s/base/nats/auth.conf for a roster: users worker, producer and agent-<id>, passwords from\n' +
-      '$VAPORA_WORKER_PASSWORD, $VAPORA_PRODUCER_PASSWORD and $VAPORA_AGENT_<ID>_PASSWORD (id upper-cased,\n' +
-      "'-' as '_'). Use the worker's AGENTS value as the roster.",
+      'Renders k8s/base/nats/auth.conf for a roster: users worker, producer, dashboard and agent-<id>, passwords\n' +
+      'from $VAPORA_WORKER_PASSWORD, $VAPORA_PRODUCER_PASSWORD, $VAPORA_DASHBOARD_PASSWORD and\n' +
+      "$VAPORA_AGENT_<ID>_PASSWORD (id upper-cased, '-' as '_'). Use the worker's AGENTS value as the roster.",
     options: {
       agents: {
         type: 'string',

@@ -16,6 +16,8 @@ import {
   agentInboxPrefix,
   agentPasswordVariable,
   agentUser,
+  DASHBOARD_INBOX_PREFIX,
+  DASHBOARD_USER,
   renderAuthConf,
 } from '../../src/auth/render-auth.js';
 import { parseAgentSpecs } from '../../src/domain/agent-roster.js';
@@ -32,12 +34,13 @@ export const SHIPPED_ROSTER = 'coder-1:developer:4';
 export const PASSWORDS = {
   worker: 'worker-secret',
   producer: 'producer-secret',
+  dashboard: 'dashboard-secret',
   'agent-coder-1': 'agent-coder-1-secret',
 } as const;
-/** A user of the rendered file: worker, producer or agent-<id>. */
+/** A user of the rendered file: worker, producer, dashboard or agent-<id>. */
 export type User = string;
 
-/** The password this suite gives `user` (worker-secret, producer-secret, agent-<id>-secret). */
+/** The password this suite gives `user` (worker-secret, producer-secret, dashboard-secret, agent-<id>-secret). */
 export const password = (user: User): string => `${user}-secret`;
 
 /** The variables auth.conf reads from the server's environment, for a roster. */
@@ -45,6 +48,7 @@ function serverEnv(roster: string): Record<string, string> {
   return {
     VAPORA_WORKER_PASSWORD: password('worker'),
     VAPORA_PRODUCER_PASSWORD: password('producer'),
+    VAPORA_DASHBOARD_PASSWORD: password('dashboard'),
     ...Object.fromEntries(
       parseAgentSpecs(roster).map((a) => [agentPasswordVariable(a.agentId), password(agentUser(a.agentId))]),
     ),
@@ -55,6 +59,7 @@ function serverEnv(roster: string): Record<string, string> {
 export function inboxOf(user: User): string | undefined {
   if (user === 'worker') return undefined;
   if (user === 'producer') return '_INBOX.producer';
+  if (user === DASHBOARD_USER) return DASHBOARD_INBOX_PREFIX;
   return agentInboxPrefix(user.slice('agent-'.length));
 }
 
