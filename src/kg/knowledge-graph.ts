@@ -13,6 +13,9 @@
  * - Transport failures reject with `KgUnavailableError` (see ./errors.ts); retrying later is the right reaction.
  */
 import type { ExecutionRecord } from '../domain/evidence.js';
+import type { DecisionRecord } from './decision-record.js';
+
+export type { DecisionCandidate, DecisionRecord } from './decision-record.js';
 
 export interface ProfileKey {
   agentId: string;
@@ -49,6 +52,13 @@ export interface KnowledgeGraph {
   countExecutions(agentId: string, taskType: string): Promise<number>;
   /** Distinct (agentId, taskType) pairs present, sorted by agentId then taskType. */
   listProfileKeys(): Promise<ProfileKey[]>;
+  /**
+   * Logs one assignment decision. Idempotent per (taskId, attempt): the first write wins, a later one changes
+   * nothing ('existed'). `at` is normalised like every timestamp.
+   */
+  recordDecision(decision: DecisionRecord): Promise<'created' | 'existed'>;
+  /** Decisions with `at` ≥ `since`, oldest first (ties: taskId, then attempt). */
+  listDecisions(since: Date): Promise<DecisionRecord[]>;
   /** Cheap liveness query (readiness probe). Rejects when the store is unreachable. */
   ping(): Promise<void>;
   /** Releases the store. Bounded in time (see SurrealKnowledgeGraph.close). Idempotent. */

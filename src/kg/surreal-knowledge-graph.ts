@@ -16,6 +16,7 @@
  *   a single idempotent statement, so a replay cannot apply anything twice.
  */
 import type { Surreal } from 'surrealdb';
+import { DateTime } from 'surrealdb';
 import type { ExecutionResult } from '../domain/messages.js';
 import { TimeoutError, withTimeout } from './bounded.js';
 import { KgUnavailableError } from '../errors.js';
@@ -29,7 +30,10 @@ import {
 import { compareProfileKeys } from './recency-order.js';
 import { CONFLICT_RETRY } from './surreal-conflict-retry.js';
 import { executionRecordId, fromRow, toRow, type ExecutionRow } from './surreal-execution-row.js';
-import { EXECUTIONS_TABLE, removeRecencyIndex } from './surreal-schema.js';
+import type { DecisionRecord } from './decision-record.js';
+import { compareDecisions } from './decision-order.js';
+import { fromDecisionRow, toDecisionRow, type DecisionRow } from './surreal-decision-row.js';
+import { DECISIONS_TABLE, EXECUTIONS_TABLE, removeRecencyIndex } from './surreal-schema.js';
 import { isTransportError } from './surreal-transport-error.js';
 import { KgRequestError } from '../errors.js';
 
@@ -192,6 +196,29 @@ export class SurrealKnowledgeGraph implements KnowledgeGraph {
     );
     // Sorted here, not in SurrealQL, so the order is JS code-unit order exactly like the in-memory adapter.
     return rows.map((r) => ({ agentId: r.agent_id, taskType: r.task_type })).sort(compareProfileKeys);
+  }
+
+  async recordDecision(decision: DecisionRecord): Promise<'created' | 'existed'> {
+    const row = toDecisionRow(decision);
+    // Same per-id serialisation as recordExecution (the embedded engine's create/create race).
+    return this.#recordLocks.run(`decision:${String(row.id.id)}`, async () => {
+      const [inserted] = await this.#query<[unknown[]]>(
+        'recordDecision',
+        `INSERT IGNORE INTO ${DECISIONS_TABLE} $row RETURN id`,
+        { row },
+      );
+      return inserted.length > 0 ? 'created' : 'existed';
+    });
+  }
+
+  async listDecisions(since: Date): Promise<DecisionRecord[]> {
+    const [rows] = await this.#query<[DecisionRow[]]>(
+      'listDecisions',
+      `SELECT * FROM ${DECISIONS_TABLE} WHERE at >= $since`,
+      { since: new DateTime(since) },
+    );
+    // Sorted here so the order is exactly the in-memory adapter's.
+    return rows.map(fromDecisionRow).sort(compareDecisions);
   }
 
   async ping(): Promise<void> {

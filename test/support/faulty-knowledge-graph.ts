@@ -24,6 +24,8 @@ export function interceptKnowledgeGraph(inner: KnowledgeGraph, around: Around): 
       around('getAllExecutionsForTaskType', () => inner.getAllExecutionsForTaskType(a, t)),
     countExecutions: (a, t) => around('countExecutions', () => inner.countExecutions(a, t)),
     listProfileKeys: () => around('listProfileKeys', () => inner.listProfileKeys()),
+    recordDecision: (d) => around('recordDecision', () => inner.recordDecision(d)),
+    listDecisions: (since) => around('listDecisions', () => inner.listDecisions(since)),
     ping: () => around('ping', () => inner.ping()),
     close: () => around('close', () => inner.close()),
   };

@@ -10,6 +10,9 @@ import {
   type KnowledgeGraph,
   type ProfileKey,
 } from '../../src/kg/knowledge-graph.js';
+import type { DecisionRecord } from '../../src/kg/decision-record.js';
+import { decisionId } from '../../src/kg/decision-record.js';
+import { compareDecisions } from '../../src/kg/decision-order.js';
 import { normaliseExecution } from '../../src/kg/normalise-execution.js';
 import { compareMostRecentFirst, compareProfileKeys } from '../../src/kg/recency-order.js';
 
@@ -20,6 +23,7 @@ interface Row {
 
 export class MemoryKnowledgeGraph implements KnowledgeGraph {
   readonly #rows = new Map<string, Row>();
+  readonly #decisions = new Map<string, DecisionRecord>();
   #closed = false;
 
   // Methods are async so that misuse surfaces as a rejection, exactly like the real adapter.
@@ -95,6 +99,24 @@ export class MemoryKnowledgeGraph implements KnowledgeGraph {
       keys.set(JSON.stringify([e.agentId, e.taskType]), { agentId: e.agentId, taskType: e.taskType });
     }
     return [...keys.values()].sort(compareProfileKeys);
+  }
+
+  async recordDecision(decision: DecisionRecord): Promise<'created' | 'existed'> {
+    this.#assertOpen();
+    const id = decisionId(decision.taskId, decision.attempt);
+    if (this.#decisions.has(id)) return 'existed';
+    // A deep copy with the timestamp normalised, as the SurrealDB row round trip gives.
+    const copy = JSON.parse(JSON.stringify(decision)) as DecisionRecord;
+    this.#decisions.set(id, { ...copy, at: new Date(decision.at).toISOString() });
+    return 'created';
+  }
+
+  async listDecisions(since: Date): Promise<DecisionRecord[]> {
+    this.#assertOpen();
+    return [...this.#decisions.values()]
+      .filter((d) => Date.parse(d.at) >= since.getTime())
+      .map((d) => JSON.parse(JSON.stringify(d)) as DecisionRecord)
+      .sort(compareDecisions);
   }
 
   async ping(): Promise<void> {
