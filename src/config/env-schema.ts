@@ -133,18 +133,17 @@ export const EnvSchema = Type.Object({
     POLICIES.map((name) => Type.Literal(name)),
     {
       default: DEFAULT_POLICY,
-      ...worker({ description: 'the decision policy that picks an agent for each task (docs/policies.md)' }),
+      ...worker({ description: 'the decision policy (docs/policies.md)' }),
     },
   ),
   POLICY_SPLIT: optionalString(
     worker({
-      description:
-        'A/B split instead of `POLICY`, policy:weight,… (e.g. `thompson:90,seed:10`): each task goes to one policy, sticky by a hash of its taskId',
+      description: 'A/B split instead of `POLICY`, e.g. `thompson:90,seed:10`, sticky per taskId',
     }),
   ),
   POLICY_BUDGET_CENTS_PER_TASK: optionalString(
     worker({
-      description: 'mean spend per task in cents that `cost-aware` paces to (a number > 0; required by it)',
+      description: 'mean spend per task (cents, > 0) that `cost-aware` paces to; required by it',
     }),
   ),
   STREAM_REPLICAS: Type.Integer({
