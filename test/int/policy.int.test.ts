@@ -8,6 +8,7 @@ import { Streams } from '../../src/bus/subjects.js';
 import { loadWorkerConfig } from '../../src/config/config.js';
 import { PolicyRouter } from '../../src/worker/policy-router.js';
 import { waitFor } from '../support/wait-for.js';
+import { freePort, metric } from '../support/worker-metrics.js';
 import type { Env } from './harness.js';
 import {
   memoryKg,
@@ -38,9 +39,10 @@ describe('decision policies in the worker', () => {
   it('decides with POLICY, carries policy and propensity, and logs each decision once', async () => {
     env = await startEnv();
     const kg = await memoryKg(env);
-    await startWorker(env, { POLICY: 'seed' }, { kg });
-    await startTestAgent(env, 'a1', async () => ({ success: true }), { maxConcurrent: 8 });
-    await startTestAgent(env, 'a2', async () => ({ success: false }), { maxConcurrent: 8 });
+    const port = await freePort();
+    await startWorker(env, { POLICY: 'seed', HTTP_PORT: String(port) }, { kg });
+    await startTestAgent(env, 'a1', async () => ({ success: true, costCents: 3 }), { maxConcurrent: 8 });
+    await startTestAgent(env, 'a2', async () => ({ success: false, costCents: 1 }), { maxConcurrent: 8 });
     for (let i = 0; i < 6; i += 1)
       await publishTask(env, { taskId: `p-${i}`, title: 'Implement the parser' });
 
@@ -63,6 +65,22 @@ describe('decision policies in the worker', () => {
       expect(d).toMatchObject({ attempt: 1, policy: 'seed', chosen: a.agentId, propensity: 1 });
       expect(d.candidates.map((c) => c.agentId).sort()).toEqual(['a1', 'a2']);
     }
+    // Every outcome and its cost is counted under the policy that made the assignment.
+    expect(await metric(port, 'vapora_assignments_total', { policy: 'seed' })).toBe(6);
+    await waitFor(
+      async () =>
+        (await metric(port, 'vapora_outcomes_total', { policy: 'seed', outcome: 'success' })) +
+          (await metric(port, 'vapora_outcomes_total', { policy: 'seed', outcome: 'failure' })) ===
+        6,
+      { what: 'six outcomes counted for seed' },
+    );
+    const successes = published.filter((a) => a.agentId === 'a1').length;
+    expect(await metric(port, 'vapora_outcomes_total', { policy: 'seed', outcome: 'success' })).toBe(
+      successes,
+    );
+    expect(await metric(port, 'vapora_spend_cents_total', { policy: 'seed' })).toBe(
+      3 * successes + (6 - successes),
+    );
   });
 
   it('splits tasks between policies by taskId hash, the same on two replicas', async () => {
