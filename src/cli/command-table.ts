@@ -14,6 +14,7 @@ import {
 } from './commands.js';
 import { agentsAdd, authRender } from './auth-commands.js';
 import { dlqList, dlqPurge, dlqReplay } from './dlq-commands.js';
+import { parseScenarios, parseSeeds, policiesCompare, replay, simulateCommand } from './policy-commands.js';
 import { runWorkerCommand } from './worker-command.js';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -186,6 +187,95 @@ export const COMMANDS: readonly Command[] = [
       'Stop the workers first when the KG is an embedded store (one process per store).',
     env: envNamesOf('nats', 'kg'),
     run: () => profilesRebuild(out, process.stdout.isTTY === true),
+  }),
+  defineCommand({
+    name: 'simulate',
+    summary: 'compare the decision policies on simulated workloads (success ÷ oracle, recovery, spend)',
+    description:
+      'Runs every policy (and the per-step oracle) on seeded scenarios with known skills and prints one row per\n' +
+      'scenario and policy. Needs nothing running. docs/policies.md explains the columns.',
+    options: {
+      steps: { type: 'string', value: 'N', description: 'tasks per run (default 4000)' },
+      seeds: { type: 'string', value: '1,2,3', description: 'seeds to average over (default 1,2,3,4,5)' },
+      scenario: {
+        type: 'string',
+        value: 'NAME',
+        description: 'only these scenarios, comma-separated (default all)',
+      },
+    },
+    run: ({ options }) => {
+      const steps = positiveInt('--steps', options.steps);
+      const seeds = parseSeeds(options.seeds);
+      const scenarios = parseScenarios(options.scenario);
+      simulateCommand(
+        {
+          ...(steps !== undefined ? { steps } : {}),
+          ...(seeds !== undefined ? { seeds } : {}),
+          ...(scenarios !== undefined ? { scenarios } : {}),
+        },
+        out,
+      );
+      return Promise.resolve();
+    },
+  }),
+  defineCommand({
+    name: 'replay',
+    summary: "estimate a policy's success and cost on the logged decisions (IPS, SNIPS, doubly robust)",
+    description:
+      'Reads kg_decisions since --since joined with their outcomes in kg_executions and estimates what --policy\n' +
+      'would have achieved, with 95% intervals. Stop the workers first when the KG is an embedded store.',
+    options: {
+      policy: { type: 'string', value: 'P', description: 'the policy to evaluate', required: true },
+      since: {
+        type: 'string',
+        value: '7d',
+        description: 'decisions from this long ago (7d, 12h) or an ISO date',
+      },
+      budget: {
+        type: 'string',
+        value: 'CENTS',
+        description: "cost-aware's budgetCentsPerTask (required for it)",
+      },
+    },
+    env: envNamesOf('kg'),
+    run: ({ options }) =>
+      replay(
+        {
+          policy: options.policy,
+          ...(options.since !== undefined ? { since: options.since } : {}),
+          ...(options.budget !== undefined ? { budget: options.budget } : {}),
+        },
+        out,
+      ),
+  }),
+  defineCommand({
+    name: 'policies compare',
+    summary: 'per-policy success and cost of an A/B split (POLICY_SPLIT), with the difference and its CI',
+    description:
+      'Groups the logged decisions since --since by the policy that made them and prints success and cost per\n' +
+      'task with 95% intervals, then each policy minus the baseline. Stop the workers first when the KG is an\n' +
+      'embedded store.',
+    options: {
+      since: {
+        type: 'string',
+        value: '7d',
+        description: 'decisions from this long ago (7d, 12h) or an ISO date',
+      },
+      baseline: {
+        type: 'string',
+        value: 'P',
+        description: 'the policy others are compared to (default seed, else the largest arm)',
+      },
+    },
+    env: envNamesOf('kg'),
+    run: ({ options }) =>
+      policiesCompare(
+        {
+          ...(options.since !== undefined ? { since: options.since } : {}),
+          ...(options.baseline !== undefined ? { baseline: options.baseline } : {}),
+        },
+        out,
+      ),
   }),
   defineCommand({
     name: 'curve',

@@ -10,6 +10,8 @@ import type { ConfigProblem, EnvSource } from './env-parse.js';
 import { parseEnv } from './env-parse.js';
 import type { EnvName, EnvValues, LOG_LEVELS } from './env-schema.js';
 import { EnvSchema, durationMs, envNamesOf } from './env-schema.js';
+import type { PolicyPlan } from './policy-plan.js';
+import { policyPlanOf } from './policy-plan.js';
 
 export interface NatsConfig {
   url: string;
@@ -44,8 +46,10 @@ export interface WorkerConfig {
   applyStreams: boolean;
   /** UNASSIGNABLE_AFTER_MS: how long a task may wait for an eligible agent before it is published as unassignable. */
   unassignableAfterMs: number;
-  /** USE_RECENCY: rank on the recency-weighted success rate. */
+  /** USE_RECENCY: rank on the recency-weighted success rate (deprecated: POLICY=seed-recency). */
   useRecency: boolean;
+  /** POLICY, or POLICY_SPLIT, with POLICY_BUDGET_CENTS_PER_TASK: which policy decides which task. */
+  policy: PolicyPlan;
   /** STREAM_REPLICAS: replicas for streams and buckets created at start (3 in a production cluster). */
   streamReplicas: number;
   /** ASSIGNMENT_TIMEOUT_MS: how long an agent may hold a task before it is reassigned (a task's `timeoutMs` wins). */
@@ -62,6 +66,7 @@ export interface WorkerConfig {
 
 export type { ConfigProblem, EnvSource } from './env-parse.js';
 export type { EnvName, EnvValues } from './env-schema.js';
+export type { PolicyArm, PolicyPlan } from './policy-plan.js';
 
 export const DEFAULT_NATS_URL: string = EnvSchema.properties.NATS_URL.default;
 export const DEFAULT_SURREAL_URL: string = EnvSchema.properties.SURREAL_URL.default;
@@ -86,6 +91,16 @@ export function loadEnv<K extends EnvName>(
 export function loadWorkerConfig(env: EnvSource = process.env): Readonly<WorkerConfig> {
   const v = loadEnv(WORKER_VARS, env);
   const agents = v.AGENTS === undefined ? undefined : rosterOf(v.AGENTS);
+  const plan = policyPlanOf({
+    POLICY: v.POLICY,
+    policySet: (env.POLICY?.trim() ?? '') !== '',
+    USE_RECENCY: v.USE_RECENCY,
+    ...(v.POLICY_SPLIT === undefined ? {} : { POLICY_SPLIT: v.POLICY_SPLIT }),
+    ...(v.POLICY_BUDGET_CENTS_PER_TASK === undefined
+      ? {}
+      : { POLICY_BUDGET_CENTS_PER_TASK: v.POLICY_BUDGET_CENTS_PER_TASK }),
+  });
+  if (!plan.ok) throw configError(plan.problems);
   return deepFreeze({
     ...(agents ? { agents } : {}),
     nats: natsConfig(v),
@@ -97,6 +112,7 @@ export function loadWorkerConfig(env: EnvSource = process.env): Readonly<WorkerC
     applyStreams: v.APPLY_STREAMS,
     unassignableAfterMs: v.UNASSIGNABLE_AFTER_MS,
     useRecency: v.USE_RECENCY,
+    policy: plan.plan,
     streamReplicas: v.STREAM_REPLICAS,
     assignmentTimeoutMs: v.ASSIGNMENT_TIMEOUT_MS,
     timeoutCountsAsFailure: v.TIMEOUT_COUNTS_AS_FAILURE,

@@ -8,6 +8,7 @@
  */
 import type { Static, TSchema } from '@sinclair/typebox';
 import { Type } from '@sinclair/typebox';
+import { DEFAULT_POLICY, POLICIES } from '../domain/policy/registry.js';
 
 /** Which part of the product reads a variable; a command's help lists the variables of the groups it uses. */
 export type EnvGroup = 'nats' | 'kg' | 'worker';
@@ -142,8 +143,28 @@ export const EnvSchema = Type.Object({
   }),
   USE_RECENCY: Type.Boolean({
     default: false,
-    ...worker({ description: 'rank on the recency-weighted success rate instead of the plain one' }),
+    ...worker({
+      description:
+        'deprecated, same as `POLICY=seed-recency`; ignored when `POLICY` or `POLICY_SPLIT` is set',
+    }),
   }),
+  POLICY: Type.Union(
+    POLICIES.map((name) => Type.Literal(name)),
+    {
+      default: DEFAULT_POLICY,
+      ...worker({ description: 'the decision policy (docs/policies.md)' }),
+    },
+  ),
+  POLICY_SPLIT: optionalString(
+    worker({
+      description: 'A/B split instead of `POLICY`, e.g. `thompson:90,seed:10`, sticky per taskId',
+    }),
+  ),
+  POLICY_BUDGET_CENTS_PER_TASK: optionalString(
+    worker({
+      description: 'mean spend per task (cents, > 0) that `cost-aware` paces to; required by it',
+    }),
+  ),
   STREAM_REPLICAS: Type.Integer({
     default: 1,
     minimum: 1,

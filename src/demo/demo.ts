@@ -37,6 +37,7 @@ interface Outcome {
   agentId: string;
   taskType: string;
   policy: Assignment['policy'];
+  mode: Assignment['mode'];
   success: boolean;
   expected: number;
 }
@@ -111,6 +112,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
             agentId: agent.agentId,
             taskType: assignment.taskType,
             policy: assignment.policy,
+            mode: assignment.mode,
             success,
             expected: p,
           });
@@ -227,7 +229,7 @@ function report(
     agents,
     lastQuarter.map((o) => ({ taskType: o.taskType, progress: o.task.progress })),
   );
-  const fallback = outcomes.filter((o) => o.policy === 'load-fallback').length;
+  const fallback = outcomes.filter((o) => o.mode === 'load-fallback').length;
   say(`\n(2) Success rate on the same ${outcomes.length} tasks`);
   say(
     barChart([

@@ -105,11 +105,17 @@ export const AssignmentSchema = Type.Object({
   taskId: SubjectToken,
   agentId: SubjectToken,
   taskType: TaskType,
-  policy: Type.Union([
-    Type.Literal('learned'),
-    Type.Literal('learned-recency'),
-    Type.Literal('load-fallback'),
-  ]),
+  /**
+   * The decision policy that chose the agent (`thompson`, `seed`, …; see POLICIES). Before policies existed it was
+   * `learned`, `learned-recency` or `load-fallback`; consumers should treat it as an open string.
+   */
+  policy: Type.String({ minLength: 1, maxLength: 64 }),
+  /** `load-fallback` when no candidate had history for the task type, so the least loaded one was taken. */
+  mode: Type.Optional(Type.Union([Type.Literal('learned'), Type.Literal('load-fallback')])),
+  /** P(this agent is chosen | what the policy saw), in (0, 1]: what off-policy evaluation divides by. */
+  propensity: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+  /** The policy chose against its current best estimate (exploration). */
+  explored: Type.Optional(Type.Boolean()),
   score: ScoreBreakdownSchema,
   ranking: Type.Array(RankedAgentSchema),
   reasoning: Type.String(),

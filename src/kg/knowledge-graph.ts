@@ -17,6 +17,9 @@
  *   rows together still give the exact totals and day buckets (see ./rebuild.ts).
  */
 import type { ExecutionRecord } from '../domain/evidence.js';
+import type { DecisionRecord } from './decision-record.js';
+
+export type { DecisionCandidate, DecisionRecord } from './decision-record.js';
 
 export interface ProfileKey {
   agentId: string;
@@ -84,6 +87,13 @@ export interface KnowledgeGraph {
   applyRetention(before: Date, keep?: number): Promise<RetentionResult>;
   /** The rollups of one pair, ascending by day. */
   getDailyRollups(agentId: string, taskType: string): Promise<DailyRollup[]>;
+  /**
+   * Logs one assignment decision. Idempotent per (taskId, attempt): the first write wins, a later one changes
+   * nothing ('existed'). `at` is normalised like every timestamp.
+   */
+  recordDecision(decision: DecisionRecord): Promise<'created' | 'existed'>;
+  /** Decisions with `at` ≥ `since`, oldest first (ties: taskId, then attempt). */
+  listDecisions(since: Date): Promise<DecisionRecord[]>;
   /** Cheap liveness query (readiness probe). Rejects when the store is unreachable. */
   ping(): Promise<void>;
   /** Releases the store. Bounded in time (see SurrealKnowledgeGraph.close). Idempotent. */

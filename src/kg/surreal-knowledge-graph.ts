@@ -16,6 +16,7 @@
  *   a single idempotent statement, so a replay cannot apply anything twice.
  */
 import type { Surreal } from 'surrealdb';
+import { DateTime } from 'surrealdb';
 import type { ExecutionResult } from '../domain/messages.js';
 import { TimeoutError, withTimeout } from './bounded.js';
 import { KgUnavailableError } from '../errors.js';
@@ -32,8 +33,11 @@ import {
 import { compareProfileKeys } from './recency-order.js';
 import { CONFLICT_RETRY } from './surreal-conflict-retry.js';
 import { executionRecordId, fromRow, toRow, type ExecutionRow } from './surreal-execution-row.js';
-import { EXECUTIONS_TABLE, removeRecencyIndex } from './surreal-schema.js';
 import { applyRetentionTo, dailyRollupsOf, rollupProfileKeys } from './surreal-retention.js';
+import type { DecisionRecord } from './decision-record.js';
+import { compareDecisions } from './decision-order.js';
+import { fromDecisionRow, toDecisionRow, type DecisionRow } from './surreal-decision-row.js';
+import { DECISIONS_TABLE, EXECUTIONS_TABLE, removeRecencyIndex } from './surreal-schema.js';
 import { isTransportError } from './surreal-transport-error.js';
 import { KgRequestError } from '../errors.js';
 
@@ -217,6 +221,29 @@ export class SurrealKnowledgeGraph implements KnowledgeGraph {
   /** The bounded, error-mapped query function, for the helpers in other files. */
   readonly #run = <R extends unknown[]>(what: string, surql: string, bindings?: Record<string, unknown>) =>
     this.#query<R>(what, surql, bindings);
+
+  async recordDecision(decision: DecisionRecord): Promise<'created' | 'existed'> {
+    const row = toDecisionRow(decision);
+    // Same per-id serialisation as recordExecution (the embedded engine's create/create race).
+    return this.#recordLocks.run(`decision:${String(row.id.id)}`, async () => {
+      const [inserted] = await this.#query<[unknown[]]>(
+        'recordDecision',
+        `INSERT IGNORE INTO ${DECISIONS_TABLE} $row RETURN id`,
+        { row },
+      );
+      return inserted.length > 0 ? 'created' : 'existed';
+    });
+  }
+
+  async listDecisions(since: Date): Promise<DecisionRecord[]> {
+    const [rows] = await this.#query<[DecisionRow[]]>(
+      'listDecisions',
+      `SELECT * FROM ${DECISIONS_TABLE} WHERE at >= $since`,
+      { since: new DateTime(since) },
+    );
+    // Sorted here so the order is exactly the in-memory adapter's.
+    return rows.map(fromDecisionRow).sort(compareDecisions);
+  }
 
   async ping(): Promise<void> {
     await this.#query('ping', 'RETURN true', undefined, this.#pingTimeoutMs);

@@ -1,5 +1,5 @@
 /**
- * The `kg_executions` schema (SurrealDB 3.x syntax) and how it is applied. Every statement is idempotent
+ * The `kg_executions` and `kg_decisions` schema (SurrealDB 3.x syntax) and how it is applied. Every statement is idempotent
  * (`IF NOT EXISTS`), so applying it at every connect is safe, including by several processes against one server.
  *
  * Engine caveat (measured with @surrealdb/node 3.0.3 / SurrealDB 3.0.2; regression test test/kg/process-exit): running
@@ -12,6 +12,8 @@
 import type { Surreal } from 'surrealdb';
 
 export const EXECUTIONS_TABLE = 'kg_executions';
+/** The decision log (docs/policies.md). No index: it is read by the CLI's replay, a scan over `at`, never hot. */
+export const DECISIONS_TABLE = 'kg_decisions';
 export const RECENCY_INDEX = 'kg_executions_agent_type_finished';
 /** Daily aggregates left by retention; record id = [agent_id, task_type, day]. Small: pairs × days. */
 export const ROLLUPS_TABLE = 'kg_daily_rollups';
@@ -40,6 +42,17 @@ DEFINE FIELD IF NOT EXISTS day ON ${ROLLUPS_TABLE} TYPE string;
 DEFINE FIELD IF NOT EXISTS executions ON ${ROLLUPS_TABLE} TYPE int;
 DEFINE FIELD IF NOT EXISTS successes ON ${ROLLUPS_TABLE} TYPE int;
 DEFINE FIELD IF NOT EXISTS total_duration_ms ON ${ROLLUPS_TABLE} TYPE number;
+DEFINE TABLE IF NOT EXISTS ${DECISIONS_TABLE} SCHEMAFULL;
+DEFINE FIELD IF NOT EXISTS task_id ON ${DECISIONS_TABLE} TYPE string;
+DEFINE FIELD IF NOT EXISTS attempt ON ${DECISIONS_TABLE} TYPE int;
+DEFINE FIELD IF NOT EXISTS task_type ON ${DECISIONS_TABLE} TYPE string;
+DEFINE FIELD IF NOT EXISTS policy ON ${DECISIONS_TABLE} TYPE string;
+DEFINE FIELD IF NOT EXISTS mode ON ${DECISIONS_TABLE} TYPE string;
+DEFINE FIELD IF NOT EXISTS chosen ON ${DECISIONS_TABLE} TYPE string;
+DEFINE FIELD IF NOT EXISTS propensity ON ${DECISIONS_TABLE} TYPE number;
+DEFINE FIELD IF NOT EXISTS explored ON ${DECISIONS_TABLE} TYPE bool;
+DEFINE FIELD IF NOT EXISTS candidates_json ON ${DECISIONS_TABLE} TYPE string;
+DEFINE FIELD IF NOT EXISTS at ON ${DECISIONS_TABLE} TYPE datetime;
 `;
 
 /** Serves "most recent N of (agent, taskType)" and the per-pair filters of counts and rebuilds. */

@@ -18,7 +18,10 @@ import { buildAssignment, publishAssignment } from './assignment-message.js';
 import type { CapacityService } from './capacity-service.js';
 import { chooseAndReserve, confirmedEligibleFor } from './choose-and-reserve.js';
 import { createGiveUp } from './give-up.js';
+import type { KnowledgeGraph } from '../kg/knowledge-graph.js';
 import type { WorkerMetrics } from './metrics.js';
+import { recordDecision } from './decision-log.js';
+import type { PolicyRouter } from './policy-router.js';
 import type { ProfileService } from './profile-service.js';
 import type { Stores } from './stores.js';
 import type { StoredTaskState, TaskStateService } from './task-state-service.js';
@@ -33,7 +36,8 @@ export interface AssignerDeps {
   unassignableAfterMs: number;
   assignmentTimeoutMs: number;
   heartbeatTimeoutMs: number;
-  useRecency: boolean;
+  policies: PolicyRouter;
+  kg: KnowledgeGraph;
   clock?: () => Date;
 }
 
@@ -96,7 +100,7 @@ export function createAssigner(deps: AssignerDeps) {
       );
     }
 
-    const assignment = buildAssignment(task, taskType, choice.decision, deps.useRecency, attempt, now);
+    const assignment = buildAssignment(task, taskType, choice.decision, attempt, now);
     const command =
       attempt === 1
         ? {
@@ -115,12 +119,10 @@ export function createAssigner(deps: AssignerDeps) {
       return settleDecided(written.state, log);
     }
     await publishAssignment(deps.js, assignment);
-    deps.metrics.assignments.inc({ mode: assignment.policy });
+    await recordDecision(deps, assignment, choice.candidates, log);
+    deps.metrics.assignments.inc({ policy: assignment.policy, mode: choice.decision.mode });
     if (attempt > 1) deps.metrics.reassignments.inc();
-    log.info(
-      { agentId: choice.agentId, mode: choice.decision.mode, score: assignment.score.final },
-      'assigned',
-    );
+    log.info({ agentId: choice.agentId, policy: assignment.policy, mode: choice.decision.mode }, 'assigned');
     return ack();
   };
 

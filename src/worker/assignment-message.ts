@@ -2,7 +2,7 @@
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { Subjects } from '../bus/subjects.js';
-import type { AgentDecision, Assignment, TaskArrived } from '../domain/index.js';
+import type { Assignment, PolicyDecision, TaskArrived } from '../domain/index.js';
 
 /** How many ranked candidates an assignment carries. */
 export const RANKING_IN_ASSIGNMENT = 10;
@@ -10,8 +10,7 @@ export const RANKING_IN_ASSIGNMENT = 10;
 export function buildAssignment(
   task: TaskArrived,
   taskType: string,
-  decision: AgentDecision,
-  useRecency: boolean,
+  decision: PolicyDecision,
   attempt: number,
   now: Date,
 ): Assignment {
@@ -20,7 +19,10 @@ export function buildAssignment(
     taskId: task.taskId,
     agentId: decision.agentId,
     taskType,
-    policy: decision.mode === 'load-fallback' ? 'load-fallback' : useRecency ? 'learned-recency' : 'learned',
+    policy: decision.policy,
+    mode: decision.mode,
+    propensity: decision.propensity,
+    explored: decision.explored,
     score: {
       base: chosen.baseScore,
       expertise: chosen.expertiseScore,

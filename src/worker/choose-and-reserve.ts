@@ -1,28 +1,35 @@
 /**
- * The assigner's choice: which registered agents may take the task (registry and capacity mirrors), then the best
- * of them by the scoring policy, reserved by compare-and-swap. Concurrent decisions (here and in other replicas)
- * can fill the chosen agent first: then decide again without it.
+ * The assigner's choice: which registered agents may take the task (registry and capacity mirrors), then one of
+ * them by the task's decision policy (POLICY, or its arm of POLICY_SPLIT), reserved by compare-and-swap. Concurrent
+ * decisions (here and in other replicas) can fill the chosen agent first: then decide again without it.
  */
 import type { Logger } from 'pino';
 import type {
-  AgentDecision,
   AgentRegistration,
   EligibilityResult,
   EligibleAgent,
+  LearningProfile,
+  PolicyDecision,
   TaskArrived,
   TaskStateRecord,
 } from '../domain/index.js';
-import { chooseAgent, findEligibleAgents, timedOutAgents } from '../domain/index.js';
+import { findEligibleAgents, timedOutAgents } from '../domain/index.js';
+import type { DecisionCandidate } from '../kg/decision-record.js';
 import type { CapacityService, ReserveOutcome } from './capacity-service.js';
+import type { PolicyRouter } from './policy-router.js';
 import type { ProfileService } from './profile-service.js';
 import type { Stores } from './stores.js';
 
-interface ChoiceDeps {
+/** What eligibility reads: the registry and capacity mirrors, and the profiles for the base score. */
+interface EligibilityDeps {
   stores: Stores;
   profiles: ProfileService;
   capacity: CapacityService;
   heartbeatTimeoutMs: number;
-  useRecency: boolean;
+}
+
+interface ChoiceDeps extends EligibilityDeps {
+  policies: PolicyRouter;
 }
 
 export interface Eligibility extends EligibilityResult {
@@ -31,7 +38,7 @@ export interface Eligibility extends EligibilityResult {
 }
 
 export function eligibleFor(
-  deps: ChoiceDeps,
+  deps: EligibilityDeps,
   input: {
     task: TaskArrived;
     taskType: string;
@@ -64,7 +71,7 @@ export function eligibleFor(
  * decision is taken again. A diverged mirror then costs one read, not a task backed off with idle agents.
  */
 export async function confirmedEligibleFor(
-  deps: ChoiceDeps,
+  deps: EligibilityDeps,
   input: Parameters<typeof eligibleFor>[1],
 ): Promise<Eligibility> {
   const first = eligibleFor(deps, input);
@@ -79,7 +86,7 @@ export async function confirmedEligibleFor(
   return moved ? eligibleFor(deps, input) : first;
 }
 
-function candidateOf(deps: ChoiceDeps, registration: AgentRegistration): EligibleAgent {
+function candidateOf(deps: EligibilityDeps, registration: AgentRegistration): EligibleAgent {
   const inFlight = deps.capacity.inFlight(registration.agentId);
   return {
     agentId: registration.agentId,
@@ -92,11 +99,13 @@ function candidateOf(deps: ChoiceDeps, registration: AgentRegistration): Eligibl
 
 export interface Choice {
   agentId: string;
-  decision: AgentDecision;
+  decision: PolicyDecision;
   reserved: Exclude<ReserveOutcome, 'full'>;
+  /** What the policy saw of each candidate it chose from, for the decision log. */
+  candidates: DecisionCandidate[];
 }
 
-/** The best candidate that could still be reserved, or undefined when every one filled up meanwhile. */
+/** The candidate the task's policy picks that could still be reserved, or undefined when every one filled up. */
 export async function chooseAndReserve(
   deps: ChoiceDeps,
   input: {
@@ -109,16 +118,65 @@ export async function chooseAndReserve(
   },
 ): Promise<Choice | undefined> {
   const { eligibility, taskId, taskType, now, timeoutMs, log } = input;
-  let candidates = eligibility.holder ? [eligibility.holder] : eligibility.eligible;
+  const policy = deps.policies.policyFor(taskId);
+  // The holder's own reservation for this task fills its slot: it must not count against resuming with it.
+  let candidates = eligibility.holder
+    ? [{ ...eligibility.holder, inFlight: Math.max(0, eligibility.holder.inFlight - 1) }]
+    : eligibility.eligible;
   while (candidates.length > 0) {
     const ids = candidates.map((agent) => agent.agentId);
     const profiles = deps.profiles.profilesFor(ids, taskType);
-    const decision = chooseAgent(taskType, candidates, profiles, { useRecency: deps.useRecency, now })!;
+    const decision = policy.choose({ taskType, candidates, profiles, now });
+    // Every candidate at capacity in the policy's eyes: the same as all of them filling up meanwhile.
+    if (!decision) return undefined;
     const pick = candidates.find((agent) => agent.agentId === decision.agentId)!;
     const reserved = await deps.capacity.reserve(pick.agentId, taskId, pick.maxConcurrent, now, timeoutMs);
-    if (reserved !== 'full') return { agentId: pick.agentId, decision, reserved };
+    if (reserved !== 'full')
+      return {
+        agentId: pick.agentId,
+        decision,
+        reserved,
+        candidates: decisionCandidates(candidates, profiles, decision, taskType),
+      };
     log.debug({ agentId: pick.agentId }, 'agent filled up meanwhile; deciding again without it');
     candidates = candidates.filter((agent) => agent.agentId !== pick.agentId);
   }
   return undefined;
+}
+
+function decisionCandidates(
+  candidates: readonly EligibleAgent[],
+  profiles: ReadonlyMap<string, LearningProfile>,
+  decision: PolicyDecision,
+  taskType: string,
+): DecisionCandidate[] {
+  const scores = new Map(decision.ranking.map((score) => [score.agentId, score]));
+  return candidates.map((candidate) => {
+    const score = scores.get(candidate.agentId);
+    const expertise = profiles.get(candidate.agentId)?.expertise[taskType];
+    return {
+      agentId: candidate.agentId,
+      successRate: candidate.successRate,
+      load: candidate.load,
+      maxConcurrent: candidate.maxConcurrent,
+      inFlight: candidate.inFlight,
+      ...(expertise
+        ? {
+            expertise: {
+              successRate: expertise.successRate,
+              recentSuccessRate: expertise.recentSuccessRate,
+              windowSize: expertise.windowSize,
+              totalExecutions: expertise.totalExecutions,
+              confidence: expertise.confidence,
+            },
+          }
+        : {}),
+      score: {
+        base: score?.baseScore ?? 0,
+        expertise: score?.expertiseScore ?? 0,
+        confidence: score?.confidence ?? 0,
+        final: score?.finalScore ?? 0,
+      },
+    };
+  });
 }

@@ -83,6 +83,7 @@ export function createLearner(deps: LearnerDeps) {
     }
     const evidence = evidenceOf(result, stored!.record, attempt, receivedAt, now);
     const applied = await learn(evidence);
+    if (applied) countOutcome(deps.metrics, stored!.record, evidence);
     await settleTask(result, stored!, attempt, now);
     deps.metrics.results.inc({ outcome: applied ? 'recorded' : 'duplicate' });
     log.debug({ success: evidence.success, attempt }, applied ? 'result learned' : 'duplicate result');
@@ -116,6 +117,15 @@ export function createLearner(deps: LearnerDeps) {
     };
     await deps.tasks.execute(result.taskId, command, stored);
   }
+}
+
+/** Per-policy outcome and spend, for A/B dashboards; the policy is the one of the assignment the agent held. */
+function countOutcome(metrics: WorkerMetrics, record: TaskStateRecord, evidence: ExecutionRecord): void {
+  // Policy is sticky per task, so the record's latest assignment names the policy of every attempt.
+  const policy = record.assignment?.policy ?? 'unknown';
+  metrics.outcomes.inc({ policy, outcome: evidence.success ? 'success' : 'failure' });
+  if (evidence.costCents !== undefined && evidence.costCents > 0)
+    metrics.spendCents.inc({ policy }, evidence.costCents);
 }
 
 function evidenceOf(

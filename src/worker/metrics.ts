@@ -3,7 +3,10 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 
 export interface WorkerMetrics {
   registry: Registry;
-  assignments: Counter<'mode'>;
+  assignments: Counter<'policy' | 'mode'>;
+  outcomes: Counter<'policy' | 'outcome'>;
+  spendCents: Counter<'policy'>;
+  decisionsUnlogged: Counter;
   results: Counter<'outcome'>;
   deadLetters: Counter<'origin'>;
   casRetries: Counter<'bucket'>;
@@ -25,8 +28,25 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Worke
     registry,
     assignments: new Counter({
       name: 'vapora_assignments_total',
-      help: 'Assignments published, by decision mode (learned, learned-recency, load-fallback).',
-      labelNames: ['mode'],
+      help: 'Assignments published, by decision policy and mode (learned, load-fallback).',
+      labelNames: ['policy', 'mode'],
+      registers,
+    }),
+    outcomes: new Counter({
+      name: 'vapora_outcomes_total',
+      help: 'Execution outcomes learned, by the policy that made the assignment and outcome (success, failure).',
+      labelNames: ['policy', 'outcome'],
+      registers,
+    }),
+    spendCents: new Counter({
+      name: 'vapora_spend_cents_total',
+      help: 'Cost reported by learned executions (cents), by the policy that made the assignment.',
+      labelNames: ['policy'],
+      registers,
+    }),
+    decisionsUnlogged: new Counter({
+      name: 'vapora_decisions_unlogged_total',
+      help: 'Assignments whose decision could not be written to kg_decisions (KG unavailable); replay skips them.',
       registers,
     }),
     results: new Counter({

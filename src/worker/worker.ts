@@ -27,6 +27,7 @@ import type { KnowledgeGraph } from '../kg/knowledge-graph.js';
 import { connectKnowledgeGraph } from '../kg/connect.js';
 import { AppliedMarks } from './applied-marks.js';
 import { createAssigner } from './assigner.js';
+import { PolicyRouter } from './policy-router.js';
 import { CapacityService } from './capacity-service.js';
 import { createLearner } from './learner.js';
 import { createLogger } from './logger.js';
@@ -137,7 +138,8 @@ export class Worker {
       unassignableAfterMs: config.unassignableAfterMs,
       assignmentTimeoutMs: config.assignmentTimeoutMs,
       heartbeatTimeoutMs: AGENT_HEARTBEAT_TIMEOUT_MS,
-      useRecency: config.useRecency,
+      policies: new PolicyRouter(config.policy),
+      kg,
       ...clock,
     });
     this.#marks = new AppliedMarks(kg, log);

@@ -46,7 +46,7 @@ describe('assigner', () => {
       taskId: 't-1',
       agentId: 'solo',
       taskType: 'coding',
-      policy: 'load-fallback',
+      mode: 'load-fallback',
       attempt: 1,
     });
     expect(published[0]!.reasoning).toContain('least-loaded');
@@ -66,13 +66,14 @@ describe('assigner', () => {
     await waitFor(async () => (await readInFlight(env!, 'busy')) === 2, { what: 'busy to hold two tasks' });
     await publishTask(env, { taskId: 'x-1', title: 'Review the pull request' });
     const x = await waitFor(async () => (await assignments(env!)).find((a) => a.taskId === 'x-1'));
-    expect(x).toMatchObject({ agentId: 'idle', policy: 'load-fallback', taskType: 'review' });
+    expect(x).toMatchObject({ agentId: 'idle', mode: 'load-fallback', taskType: 'review' });
     release.forEach((r) => r());
   });
 
-  it('shifts assignments towards the agent whose results are better', async () => {
+  it('shifts assignments towards the agent whose results are better (seed formula)', async () => {
     env = await startEnv();
-    await startWorker(env);
+    // The seed formula's scores are what this test reads; the default policy is tested in policy.int.test.ts.
+    await startWorker(env, { POLICY: 'seed' });
     // History arrives as results from both agents: 'good' succeeds at coding, 'bad' fails.
     for (let i = 0; i < 10; i += 1) {
       await publishResult(env, result({ agentId: 'good', executionId: `g-${i}`, success: true }));
@@ -93,7 +94,9 @@ describe('assigner', () => {
       const all = await assignments(env!);
       return all.length === 5 ? all : undefined;
     });
-    expect(published.every((a) => a.agentId === 'good' && a.policy === 'learned')).toBe(true);
+    expect(published.every((a) => a.agentId === 'good' && a.policy === 'seed' && a.mode === 'learned')).toBe(
+      true,
+    );
     const good = published[0]!.ranking.find((r) => r.agentId === 'good')!;
     const bad = published[0]!.ranking.find((r) => r.agentId === 'bad')!;
     expect(good.expertiseScore).toBe(1);

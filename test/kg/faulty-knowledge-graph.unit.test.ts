@@ -3,7 +3,7 @@ import { isKgUnavailable, KgUnavailableError } from '../../src/errors.js';
 import type { KnowledgeGraph } from '../../src/kg/knowledge-graph.js';
 import { withCrashAfterRecord, withFaultInjection } from '../support/faulty-knowledge-graph.js';
 import { MemoryKnowledgeGraph } from '../support/memory-knowledge-graph.js';
-import { execution } from './knowledge-graph.conformance.js';
+import { decision, execution } from './knowledge-graph.conformance.js';
 
 /**
  * One call per method of the port. The mapped type makes a method added to KnowledgeGraph a compile error here
@@ -25,6 +25,8 @@ function callsFor(e: ReturnType<typeof execution>): CallEveryMethod {
     listProfileKeys: (kg) => kg.listProfileKeys(),
     applyRetention: (kg) => kg.applyRetention(new Date(0)),
     getDailyRollups: (kg) => kg.getDailyRollups(e.agentId, e.taskType),
+    recordDecision: (kg) => kg.recordDecision(decision()),
+    listDecisions: (kg) => kg.listDecisions(new Date(0)),
     ping: (kg) => kg.ping(),
     close: (kg) => kg.close(),
   };

@@ -6,8 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { ExecutionResult } from '../../src/domain/messages.js';
 import { isKgUnavailable } from '../../src/errors.js';
 import { computeExpertise, expertiseFromState } from '../../src/domain/index.js';
-import type { KnowledgeGraph } from '../../src/kg/knowledge-graph.js';
 import { rebuildExpertiseState } from '../../src/kg/rebuild.js';
+import type { DecisionRecord, KnowledgeGraph } from '../../src/kg/knowledge-graph.js';
 
 let seq = 0;
 export function execution(overrides: Partial<ExecutionResult> = {}): ExecutionResult {
@@ -20,6 +20,47 @@ export function execution(overrides: Partial<ExecutionResult> = {}): ExecutionRe
     success: true,
     durationMs: 1000,
     finishedAt: new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString(),
+    ...overrides,
+  };
+}
+
+export function decision(overrides: Partial<DecisionRecord> = {}): DecisionRecord {
+  seq += 1;
+  return {
+    taskId: `task-${seq}`,
+    attempt: 1,
+    taskType: 'coding',
+    policy: 'thompson',
+    mode: 'learned',
+    chosen: 'agent-a',
+    propensity: 0.75,
+    explored: false,
+    candidates: [
+      {
+        agentId: 'agent-a',
+        successRate: 0.8,
+        load: 0.25,
+        maxConcurrent: 4,
+        inFlight: 1,
+        expertise: {
+          successRate: 0.9,
+          recentSuccessRate: 0.85,
+          windowSize: 10,
+          totalExecutions: 12,
+          confidence: 0.6,
+        },
+        score: { base: 0.64, expertise: 0.9, confidence: 0.6, final: 0.762 },
+      },
+      {
+        agentId: 'agent-b',
+        successRate: 0.5,
+        load: 0,
+        maxConcurrent: 2,
+        inFlight: 0,
+        score: { base: 0.5, expertise: 0, confidence: 0, final: 0.15 },
+      },
+    ],
+    at: new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString(),
     ...overrides,
   };
 }
@@ -326,6 +367,32 @@ export function describeKnowledgeGraphConformance(
         expect(before.learningCurve.length).toBe(29); // days 31–59: now’s own day has none yet
         expect(before.totalExecutions).toBe(240);
       });
+    });
+
+    it('logs a decision once per (task, attempt) and reads it back whole', async () => {
+      const d = decision();
+      expect(await kg.recordDecision(d)).toBe('created');
+      expect(await kg.recordDecision({ ...d, chosen: 'agent-b', propensity: 0.25 })).toBe('existed');
+      expect(
+        await kg.recordDecision({ ...d, attempt: 2, at: new Date(Date.parse(d.at) + 1).toISOString() }),
+      ).toBe('created');
+      const listed = await kg.listDecisions(new Date(0));
+      expect(listed).toEqual([d, { ...d, attempt: 2, at: new Date(Date.parse(d.at) + 1).toISOString() }]);
+      expect(listed[0]!.candidates[1]).not.toHaveProperty('expertise');
+    });
+
+    it('lists decisions from `since` on, oldest first, with `at` normalised', async () => {
+      const base = Date.UTC(2026, 1, 1, 12);
+      const late = decision({ taskId: 't-late', at: new Date(base + 2000).toISOString() });
+      const early = decision({ taskId: 't-early', at: '2026-02-01T14:00:00+02:00' });
+      const before = decision({ taskId: 't-before', at: new Date(base - 1).toISOString() });
+      const tieB = decision({ taskId: 't-b', at: new Date(base + 1000).toISOString() });
+      const tieA = decision({ taskId: 't-a', at: new Date(base + 1000).toISOString() });
+      await Promise.all([late, early, before, tieB, tieA].map((d) => kg.recordDecision(d)));
+      const listed = await kg.listDecisions(new Date(base));
+      expect(listed.map((d) => d.taskId)).toEqual(['t-early', 't-a', 't-b', 't-late']);
+      expect(listed[0]!.at).toBe('2026-02-01T12:00:00.000Z');
+      expect(await kg.listDecisions(new Date(base + 5000))).toEqual([]);
     });
 
     it('answers ping while open and rejects as unavailable once closed', async () => {

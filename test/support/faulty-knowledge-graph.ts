@@ -26,6 +26,8 @@ export function interceptKnowledgeGraph(inner: KnowledgeGraph, around: Around): 
     listProfileKeys: () => around('listProfileKeys', () => inner.listProfileKeys()),
     applyRetention: (before, keep) => around('applyRetention', () => inner.applyRetention(before, keep)),
     getDailyRollups: (a, t) => around('getDailyRollups', () => inner.getDailyRollups(a, t)),
+    recordDecision: (d) => around('recordDecision', () => inner.recordDecision(d)),
+    listDecisions: (since) => around('listDecisions', () => inner.listDecisions(since)),
     ping: () => around('ping', () => inner.ping()),
     close: () => around('close', () => inner.close()),
   };

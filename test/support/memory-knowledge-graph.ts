@@ -14,6 +14,9 @@ import {
   type RetentionResult,
 } from '../../src/kg/knowledge-graph.js';
 import { byDay, checkKeep, deletableBefore, rollUp } from '../../src/kg/retention-plan.js';
+import type { DecisionRecord } from '../../src/kg/decision-record.js';
+import { decisionId } from '../../src/kg/decision-record.js';
+import { compareDecisions } from '../../src/kg/decision-order.js';
 import { normaliseExecution } from '../../src/kg/normalise-execution.js';
 import { compareMostRecentFirst, compareProfileKeys } from '../../src/kg/recency-order.js';
 
@@ -26,6 +29,7 @@ export class MemoryKnowledgeGraph implements KnowledgeGraph {
   readonly #rows = new Map<string, Row>();
   /** Keyed by JSON [agentId, taskType, day]. */
   readonly #rollups = new Map<string, DailyRollup>();
+  readonly #decisions = new Map<string, DecisionRecord>();
   #closed = false;
 
   // Methods are async so that misuse surfaces as a rejection, exactly like the real adapter.
@@ -143,6 +147,24 @@ export class MemoryKnowledgeGraph implements KnowledgeGraph {
       .filter((r) => r.agentId === agentId && r.taskType === taskType)
       .map((r) => ({ ...r }))
       .sort(byDay);
+  }
+
+  async recordDecision(decision: DecisionRecord): Promise<'created' | 'existed'> {
+    this.#assertOpen();
+    const id = decisionId(decision.taskId, decision.attempt);
+    if (this.#decisions.has(id)) return 'existed';
+    // A deep copy with the timestamp normalised, as the SurrealDB row round trip gives.
+    const copy = JSON.parse(JSON.stringify(decision)) as DecisionRecord;
+    this.#decisions.set(id, { ...copy, at: new Date(decision.at).toISOString() });
+    return 'created';
+  }
+
+  async listDecisions(since: Date): Promise<DecisionRecord[]> {
+    this.#assertOpen();
+    return [...this.#decisions.values()]
+      .filter((d) => Date.parse(d.at) >= since.getTime())
+      .map((d) => JSON.parse(JSON.stringify(d)) as DecisionRecord)
+      .sort(compareDecisions);
   }
 
   async ping(): Promise<void> {

@@ -10,6 +10,7 @@ import {
 } from '../../src/config/config.js';
 import { parseEnv } from '../../src/config/env-parse.js';
 import { ENV_NAMES, envVariable } from '../../src/config/env-schema.js';
+import { DEFAULT_POLICY } from '../../src/domain/index.js';
 import type { ConfigError } from '../../src/errors.js';
 import { ErrorCodes, isConfigError } from '../../src/errors.js';
 
@@ -36,6 +37,7 @@ describe('defaults (the contract with deployments)', () => {
       applyStreams: true,
       unassignableAfterMs: 300_000,
       useRecency: false,
+      policy: { arms: [{ policy: DEFAULT_POLICY, weight: 1 }], options: {} },
       streamReplicas: 1,
       assignmentTimeoutMs: 600_000,
       timeoutCountsAsFailure: true,
@@ -99,6 +101,8 @@ describe('parsing', () => {
       applyStreams: false,
       unassignableAfterMs: 0,
       useRecency: true,
+      // USE_RECENCY without POLICY keeps its old meaning.
+      policy: { arms: [{ policy: 'seed-recency', weight: 1 }], options: {} },
       streamReplicas: 3,
       assignmentTimeoutMs: 100,
       timeoutCountsAsFailure: false,
