@@ -152,7 +152,8 @@ export function runPolicyBench(): { rows: { op: string; ns: number; ratio: numbe
   ] as const;
   const measured = policies.map(([op, policy]) => ({
     op,
-    ns: measureSync(op, () => policy.choose(ctx), { batch: 500 }).nsPerOp,
+    // The worker records every decision's propensity, so the bench reads it too (it is computed on first read).
+    ns: measureSync(op, () => policy.choose(ctx)?.propensity, { batch: 500 }).nsPerOp,
   }));
   const seedNs = measured[0]!.ns;
   const rows = measured.map((m) => ({ ...m, ratio: m.ns / seedNs }));

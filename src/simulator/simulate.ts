@@ -221,7 +221,8 @@ export function runWorld(world: World, seed: number, chooser: Chooser, options: 
         continue;
       }
       agentId = decision.agentId;
-      propensity = decision.propensity;
+      // Read only when logging: the policy computes it on first read.
+      if (options.log) propensity = decision.propensity;
       ranking = decision.ranking;
       if (decision.explored) result.explored += 1;
     }

@@ -49,7 +49,7 @@ describe('the default policy on the simulator', () => {
 
 describe('cost-aware on the cost scenario (price follows skill)', () => {
   it('paces to 70% of the default policy’s spend (≤ budget + 1%) close to the best any allocation could do', () => {
-    const seeds = [1, 2, 3, 4, 5];
+    const seeds = SEEDS;
     const [defaults, costAware] = simulateRuns('cost', [{ name: DEFAULT_POLICY }, { name: 'cost-aware' }], {
       seeds,
       steps: STEPS,

@@ -111,26 +111,36 @@ export class ThompsonPolicy implements ProbabilisticPolicy {
       ? Math.min(open.length - 1, Math.floor(random() * open.length))
       : argmax(scores);
     const bestIndex = argmax(beliefs.map((b, i) => b.mean - shifts[i]!));
-    const propensity = clampPropensity(
-      epsilon / open.length + (1 - epsilon) * winProbabilityOf(params, shifts, chosenIndex),
-    );
     const ranking = this.ranking(open, beliefs, scores);
     const chosen = ranking.find((s) => s.agentId === open[chosenIndex]!.agentId)!;
     const explored = chosenIndex !== bestIndex;
     const priceText = this.pacing ? `, price λ=${fmt(this.lambda)} per budget` : '';
+    const name = this.name;
     this.pace(beliefs[chosenIndex]!);
+    // The propensity integral is the costliest part of a decision: computed on first read (the worker always reads
+    // it; the simulator only when it logs), from inputs that no longer change.
+    let propensity: number | undefined;
+    const propensityOf = (): number =>
+      (propensity ??= clampPropensity(
+        epsilon / open.length + (1 - epsilon) * winProbabilityOf(params, shifts, chosenIndex),
+      ));
     return {
       agentId: chosen.agentId,
       mode: 'learned',
       ranking,
       chosen,
-      reasoning:
-        `${this.name} for '${ctx.taskType}': ${uniform ? 'uniform pick' : 'sampled'} ${chosen.agentId} ` +
-        `(P=${fmt(propensity)}` +
-        `${explored ? `, exploring; best estimate ${open[bestIndex]!.agentId}` : ', the best estimate'}` +
-        `${priceText}): ${chosen.reasoning}`,
+      get reasoning(): string {
+        return (
+          `${name} for '${ctx.taskType}': ${uniform ? 'uniform pick' : 'sampled'} ${chosen.agentId} ` +
+          `(P=${fmt(propensityOf())}` +
+          `${explored ? `, exploring; best estimate ${open[bestIndex]!.agentId}` : ', the best estimate'}` +
+          `${priceText}): ${chosen.reasoning}`
+        );
+      },
       policy: this.name,
-      propensity,
+      get propensity(): number {
+        return propensityOf();
+      },
       explored,
     };
   }
