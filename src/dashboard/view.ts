@@ -255,7 +255,8 @@ export function dashboardView(state: DashboardState, now: Date, heartbeatTimeout
   const profiles = new Map<string, LearningProfile>();
   const overall = new Map<string, { successes: number; executions: number }>();
   for (const record of state.profiles.values()) {
-    const expertise = expertiseFromState(record.state, now);
+    const expertise = expertiseOf(record, now);
+    if (!expertise) continue; // a cache entry the dashboard cannot read is left out, not a crash of every view
     const profile = profiles.get(record.agentId) ?? { agentId: record.agentId, expertise: {} };
     profile.expertise[expertise.taskType] = expertise;
     profiles.set(record.agentId, profile);
@@ -325,4 +326,13 @@ export function dashboardView(state: DashboardState, now: Date, heartbeatTimeout
       latest: state.deadLetters,
     },
   };
+}
+
+/** The record's expertise now, or undefined when the entry is not a readable profile (hand-written, truncated). */
+function expertiseOf(record: ProfileRecord, now: Date): ReturnType<typeof expertiseFromState> | undefined {
+  try {
+    return typeof record.agentId === 'string' ? expertiseFromState(record.state, now) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -3,6 +3,7 @@
  * over 30 simulated days, and what random assignment and a perfect oracle would achieve on the same tasks.
  */
 import { MS_PER_DAY } from '../domain/index.js';
+import { createRandom } from '../simulator/prng.js';
 
 export interface SimAgent {
   agentId: string;
@@ -128,17 +129,8 @@ export const SIM_AGENTS: SimAgent[] = [
   },
 ];
 
-/** Deterministic PRNG (mulberry32) so a demo run is reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, the simulator's) so a demo run is reproducible. */
+export const prng = createRandom;
 
 export interface SimTask {
   taskId: string;

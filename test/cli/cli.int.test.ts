@@ -2,12 +2,11 @@
  * The `vapora-learning` command, driven as a subprocess (`node --import tsx src/cli/run.ts …`) against a private
  * nats-server and, for `profiles rebuild`, an embedded surrealkv store written by an in-process worker.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
@@ -21,83 +20,15 @@ import { natsServerBinary, startNatsServer } from '../support/nats-server.js';
 import { renderAuthConf } from '../../src/auth/render-auth.js';
 import { parseAgentSpecs } from '../../src/domain/agent-roster.js';
 import { waitFor } from '../support/wait-for.js';
+import { REPO_ROOT, runCli } from './run-cli.js';
 import type { Env } from '../int/harness.js';
 import { publishResult, readStream, result, startEnv, startWorker, stopEnv } from '../int/harness.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DAY_MS = 86_400_000;
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** A unique token per call, so tests sharing a server never see each other's ids. */
 let seq = 0;
 const uid = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}-${(seq += 1)}`;
-
-/**
- * Runs the CLI to completion. NODE_OPTIONS is cleared (jest sets --experimental-vm-modules), and SURREAL_URL
- * defaults to a store under the suite's temp dir so no command can touch the repository's .vapora/.
- */
-function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<CliRun> {
-  return withCliSlot(() => spawnCli(args, env, timeoutMs));
-}
-
-/**
- * Concurrent tests start at most one CLI process per core at a time: each compiles the CLI with tsx, and twenty
- * of them at once on two cores can outlast any per-process time limit without anything being wrong.
- */
-const cliSlots = { free: Math.max(1, availableParallelism()), waiting: [] as (() => void)[] };
-async function withCliSlot<T>(run: () => Promise<T>): Promise<T> {
-  if (cliSlots.free === 0) await new Promise<void>((resolve) => cliSlots.waiting.push(resolve));
-  else cliSlots.free -= 1;
-  try {
-    return await run();
-  } finally {
-    const next = cliSlots.waiting.shift();
-    if (next) next();
-    else cliSlots.free += 1;
-  }
-}
-
-function spawnCli(args: string[], env: Record<string, string>, timeoutMs: number): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        NODE_OPTIONS: '',
-        LOG_LEVEL: 'silent',
-        NATS_URL: 'nats://127.0.0.1:1', // overridden by every test that needs a server
-        SURREAL_URL: `surrealkv://${join(tmpdir(), 'vapora-cli-test-unused', 'kg')}`,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(
-        new Error(
-          `vapora-learning ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`,
-        ),
-      );
-    }, timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** Splits a table printed by src/cli/render.ts into rows of cells (header first, the rule line dropped). */
 function parseTable(text: string): string[][] {

@@ -3,60 +3,17 @@
  * on a small recorded run in an embedded surrealkv store (decisions with known propensities, outcomes under their
  * evidence keys), where the right answers can be worked out by hand.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { evidenceId } from '../../src/domain/index.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
 import type { DecisionRecord } from '../../src/kg/knowledge-graph.js';
+import { runCli as runCliProcess } from './run-cli.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        NODE_OPTIONS: '',
-        LOG_LEVEL: 'silent',
-        NATS_URL: 'nats://127.0.0.1:1',
-        SURREAL_URL: `surrealkv://${join(tmpdir(), 'vapora-cli-test-unused', 'kg')}`,
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(
-        new Error(
-          `vapora-learning ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`,
-        ),
-      );
-    }, timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** The simulator and the KG readers compile more than the other commands: a longer bound per process. */
+const runCli = (args: string[], env: Record<string, string> = {}) => runCliProcess(args, env, 60_000);
 
 /** The cells of the table row that starts with `first`. */
 const rowOf = (stdout: string, first: string) =>

@@ -1,6 +1,6 @@
 /** Runs the `vapora-learning` CLI as a subprocess (`node --import tsx src/cli/run.ts …`) to completion. */
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,6 +18,27 @@ export function runCli(
   env: Record<string, string> = {},
   timeoutMs = 30_000,
 ): Promise<CliRun> {
+  return withCliSlot(() => spawnCli(args, env, timeoutMs));
+}
+
+/**
+ * Concurrent tests start at most one CLI process per core at a time: each compiles the CLI with tsx, and twenty
+ * of them at once on two cores can outlast any per-process time limit without anything being wrong.
+ */
+const cliSlots = { free: Math.max(1, availableParallelism()), waiting: [] as (() => void)[] };
+async function withCliSlot<T>(run: () => Promise<T>): Promise<T> {
+  if (cliSlots.free === 0) await new Promise<void>((resolve) => cliSlots.waiting.push(resolve));
+  else cliSlots.free -= 1;
+  try {
+    return await run();
+  } finally {
+    const next = cliSlots.waiting.shift();
+    if (next) next();
+    else cliSlots.free += 1;
+  }
+}
+
+function spawnCli(args: string[], env: Record<string, string>, timeoutMs: number): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', ...args], {
       cwd: REPO_ROOT,

@@ -101,6 +101,18 @@ describe('dashboard view', () => {
     ]);
   });
 
+  it('leaves out a profile entry it cannot read instead of failing every view', () => {
+    const state = emptyState();
+    applyEvent(state, { kind: 'agent', agentId: 'good', value: agent('good', 0) });
+    applyEvent(state, { kind: 'profile', key: 'good.review', value: profile('good', [true, false]) });
+    // A cache entry without the fields the dashboard reads (written by hand, or by an older version).
+    const broken = { note: 'not a profile' } as unknown as ReturnType<typeof profile>;
+    applyEvent(state, { kind: 'profile', key: 'good.coding', value: broken });
+    const view = dashboardView(state, NOW, 30_000);
+    expect(view.taskTypes.map((t) => t.taskType)).toEqual(['review']);
+    expect(view.taskTypes[0]?.ranking.map((r) => r.agentId)).toEqual(['good']);
+  });
+
   it('keeps the latest decisions first, and books results to the policy that assigned the task', () => {
     const state = emptyState();
     for (let i = 0; i < FEED_LIMIT + 5; i += 1) {
