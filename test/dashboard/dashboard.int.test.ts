@@ -134,7 +134,7 @@ describe('the dashboard in a browser', () => {
     await item.waitFor({ timeout: 10_000 });
     const text = await item.innerText();
     expect(text).toMatch(/reviewer-a|reviewer-b|coder-c/);
-    expect(text).toMatch(/learned|load-fallback/);
+    expect(text).toMatch(/thompson|seed|learned|load-fallback/);
     expect(text).toMatch(/final \d\.\d{3}/);
     // The agent completes it: the result shows up in the results feed too.
     await page.locator(`#results li[data-task-id="${taskId}"]`).waitFor({ timeout: 15_000 });

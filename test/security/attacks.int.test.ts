@@ -81,6 +81,8 @@ async function startRun(): Promise<Run> {
     HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
     AGENTS: ROSTER,
+    // The seed formula is deterministic: the untouched run and the attacked run must route alike.
+    POLICY: 'seed',
     SWEEP_INTERVAL_MS: '100',
   });
   const worker = await Worker.create({ config, log: silent, kg });
