@@ -17,7 +17,8 @@ import { startNatsCluster } from '../support/nats-cluster.js';
 import type { Bus, NatsEndpoint } from './observe.js';
 import { backlogs, connectBus, readBucket } from './observe.js';
 import { Buckets } from '../../src/bus/subjects.js';
-import type { TaskStateRecord } from '../../src/domain/index.js';
+import type { CapacityRecord, TaskStateRecord } from '../../src/domain/index.js';
+import { inFlightCount } from '../../src/domain/index.js';
 import type { ChildHandle } from './processes.js';
 import { ProcessGroup, whenReady } from './processes.js';
 
@@ -140,7 +141,11 @@ export class Scenario<S extends NatsEndpoint = NatsServerHandle> {
           const states = await readBucket<TaskStateRecord>(this.bus, Buckets.tasks);
           let done = 0;
           for (const [id, s] of states) if (want.has(id) && s.status === 'completed') done += 1;
-          if (done === want.size) return Date.now();
+          // Drained means nothing in flight either: a reservation a kill -9 left between reserving and
+          // assigning is released by the next sweep's audit once its task is over, not by the result.
+          const capacity = await readBucket<CapacityRecord>(this.bus, Buckets.capacity);
+          const held = [...capacity.values()].reduce((sum, record) => sum + inFlightCount(record), 0);
+          if (done === want.size && held === 0) return Date.now();
         }
       } catch {
         /* reconnecting */
