@@ -209,9 +209,16 @@ export class SurrealKnowledgeGraph implements KnowledgeGraph {
     return [...keys.values()].sort(compareProfileKeys);
   }
 
-  async applyRetention(before: Date, keep = RETENTION_KEEP_PER_PAIR): Promise<RetentionResult> {
+  /**
+   * One pass at a time per connection. Two concurrent passes in one process were measured to both commit their
+   * delete-and-roll-up of the same batch on the embedded surrealkv engine (every execution counted twice in the
+   * rollups), although each batch's transaction checks that it deleted exactly the rows it read.
+   */
+  applyRetention(before: Date, keep = RETENTION_KEEP_PER_PAIR): Promise<RetentionResult> {
     // Pairs that only have rollups left have nothing to delete; listing them costs nothing worth avoiding.
-    return applyRetentionTo(this.#run, await this.listProfileKeys(), before, keep);
+    return this.#recordLocks.run('retention:pass', async () =>
+      applyRetentionTo(this.#run, await this.listProfileKeys(), before, keep),
+    );
   }
 
   getDailyRollups(agentId: string, taskType: string): Promise<DailyRollup[]> {

@@ -2,8 +2,11 @@
  * Runs the knowledge graph's retention (KG_RETENTION) periodically in each replica: executions older than the
  * retention are rolled up into daily aggregates and deleted, except each (agent, task type)'s 100 most recent,
  * so the KG (and an embedded engine's memory) stays bounded. No coordination between replicas: a pass is
- * idempotent and its batches commit atomically (see src/kg/knowledge-graph.ts), so two replicas at once cost
- * work, never correctness. A failed pass (KG away) is logged and tried again at the next interval.
+ * idempotent and each batch commits in a transaction that fails unless it deleted exactly the rows it read
+ * (src/kg/surreal-retention.ts). Within one process passes are serialised: on the embedded surrealkv engine two
+ * concurrent batch transactions were seen to both commit. Replicas sharing one SurrealDB server rely on that
+ * server's transaction conflict detection (not exercised here: no server binary). A failed pass (KG away) is
+ * logged and tried again at the next interval.
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
