@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { runLearningCoreBench } from './learning-core.js';
 import type { ResultRow } from './results.js';
 import { mergeResults, readResults, runInfo, writeResults } from './results.js';
+import { runScaleOutBench } from './scale-out.js';
 import { runWorkerBench } from './worker-bench.js';
 
 const RESULTS_PATH = fileURLToPath(new URL('./results.json', import.meta.url));
@@ -13,6 +14,7 @@ const RESULTS_PATH = fileURLToPath(new URL('./results.json', import.meta.url));
 const sections: Record<string, () => ResultRow[] | Promise<ResultRow[]>> = {
   core: runLearningCoreBench,
   worker: runWorkerBench,
+  scale: runScaleOutBench,
 };
 
 const wanted = process.argv.slice(2);
