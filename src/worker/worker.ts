@@ -25,6 +25,7 @@ import type { Topology } from '../bus/topology.js';
 import { applyTopology, loadTopology, missingTopology } from '../bus/topology.js';
 import type { KnowledgeGraph } from '../kg/knowledge-graph.js';
 import { connectKnowledgeGraph } from '../kg/connect.js';
+import { withTimeout } from '../kg/bounded.js';
 import { AppliedMarks } from './applied-marks.js';
 import { createAssigner } from './assigner.js';
 import { PolicyRouter } from './policy-router.js';
@@ -105,6 +106,10 @@ interface Parts {
 
 /** Restarts of a consumer loop whose subscription ended, before the worker gives up (non-outage failures). */
 const LOOP_RESTART_ATTEMPTS = 5;
+/** The last slice of the shutdown grace period, kept for the NATS drain (a quarter of a shorter grace period). */
+const SHUTDOWN_DRAIN_RESERVE_MS = 3_000;
+/** A drain gets at least this long even when the rest used up the grace period. */
+const MIN_DRAIN_MS = 500;
 
 export class Worker {
   readonly #parts: Parts;
@@ -427,17 +432,32 @@ export class Worker {
     for (const { agentId, taskType } of keys) await profiles.rebuild(agentId, taskType, now);
   }
 
+  /**
+   * Every step is bounded by what is left of `graceMs`, so the whole shutdown fits in it: a step that hangs (a
+   * sweep waiting on a silent server, a pull that will not close, a drain on a connection that is reconnecting)
+   * is logged and left behind, and what it did not finish is redelivered. The last slice is kept for the drain.
+   */
   async #stop(graceMs: number): Promise<void> {
     const { nc, kg, stores, ownsConnection, ownsKg } = this.#parts;
     const started = Date.now();
+    const drainReserve = Math.min(SHUTDOWN_DRAIN_RESERVE_MS, Math.floor(graceMs / 4));
+    const left = (reserve = drainReserve) => Math.max(0, started + graceMs - reserve - Date.now());
+    const step = async (what: string, work: Promise<unknown>, ms = left()): Promise<void> => {
+      try {
+        await withTimeout(work, ms, what);
+      } catch (err) {
+        this.#log.warn({ err, step: what }, 'shutdown step did not finish; going on');
+      }
+    };
     if (this.#state !== 'failed') this.#setState('draining', { graceMs });
     this.#log.info({ graceMs }, 'shutting down: no new messages, finishing in-flight work');
-    await this.#registry.stop();
-    await this.#reassigner.stop();
-    await this.#retention.stop();
+    await step('registry stop', this.#registry.stop());
+    await step('reassigner stop', this.#reassigner.stop());
+    await step('retention stop', this.#retention.stop());
+    const loopsMs = left();
     const [assignerLeft, learnerLeft] = await Promise.all([
-      this.#assignerLoop.stop(graceMs),
-      this.#learnerLoop.stop(graceMs),
+      this.#assignerLoop.stop(loopsMs),
+      this.#learnerLoop.stop(loopsMs),
     ]);
     if (assignerLeft + learnerLeft > 0) {
       this.#log.warn(
@@ -445,10 +465,13 @@ export class Worker {
         'grace period over; unfinished messages will be redelivered',
       );
     }
-    await this.#marks.flush();
-    await closeStores(stores);
-    await this.#probe?.close();
-    if (ownsConnection) await nc.drain().catch(() => undefined);
+    await step('applied marks flush', this.#marks.flush());
+    await step('mirrors stop', closeStores(stores));
+    await step('probe close', this.#probe?.close() ?? Promise.resolve());
+    if (ownsConnection) {
+      await step('NATS drain', nc.drain(), Math.max(left(0), MIN_DRAIN_MS));
+      if (!nc.isClosed()) await nc.close().catch(() => undefined);
+    }
     if (ownsKg) await kg.close().catch(() => undefined);
     if (this.#state !== 'failed') this.#setState('stopped');
     this.#log.info({ ms: Date.now() - started }, 'shut down');

@@ -162,7 +162,15 @@ export class Scenario<S extends NatsEndpoint = NatsServerHandle> {
   }> {
     const exitCodes: (number | null)[] = [];
     for (const w of this.workers) {
-      if (w.proc.alive) exitCodes.push(await w.proc.terminate(30_000));
+      if (!w.proc.alive) continue;
+      const code = await w.proc.terminate(30_000);
+      exitCodes.push(code);
+      // The worker's own last lines are the only account of an unclean exit: put them in the test output.
+      if (code !== 0) {
+        process.stderr.write(
+          `${w.proc.name} exited ${code} on SIGTERM; its last lines:\n${tailOf(w.proc)}\n`,
+        );
+      }
     }
     await sleep(300); // the embedded store releases its lock just after the process is gone
     const urls = [...new Set(this.workers.map((w) => w.storeUrl))];
@@ -260,3 +268,12 @@ export class Report {
 }
 
 export const fmtMs = (ms: number | undefined) => (ms === undefined ? 'never' : `${(ms / 1000).toFixed(1)} s`);
+
+function tailOf(proc: ChildHandle, lines = 40): string {
+  return proc
+    .output()
+    .split('\n')
+    .slice(-lines)
+    .map((line) => line.slice(0, 400))
+    .join('\n');
+}

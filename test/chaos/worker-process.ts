@@ -52,8 +52,9 @@ let stopping = false;
 process.on('SIGTERM', () => {
   if (stopping) return;
   stopping = true;
+  const stopAt = Date.now();
   const hardStop = setTimeout(() => {
-    process.stdout.write('CHAOS_SHUTDOWN hard stop\n');
+    process.stdout.write(`CHAOS_SHUTDOWN hard stop after ${Date.now() - stopAt} ms\n`);
     process.exit(1);
   }, config.shutdownGraceMs + 5_000);
   hardStop.unref();
@@ -62,9 +63,12 @@ process.on('SIGTERM', () => {
     await Promise.all(probes.map((p) => p.close()));
     faulty.setUnavailable(false);
     await inner.close().catch(() => undefined);
-    process.stdout.write('CHAOS_SHUTDOWN clean\n');
+    process.stdout.write(`CHAOS_SHUTDOWN clean in ${Date.now() - stopAt} ms\n`);
     process.exit(0);
-  })();
+  })().catch((err: unknown) => {
+    process.stdout.write(`CHAOS_SHUTDOWN failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
 });
 
 process.stdout.write(

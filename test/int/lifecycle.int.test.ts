@@ -11,6 +11,7 @@ import type { Assignment } from '../../src/domain/index.js';
 import { loadWorkerConfig } from '../../src/config/config.js';
 import { connectKnowledgeGraph } from '../../src/kg/connect.js';
 import { Worker } from '../../src/worker/worker.js';
+import { interceptKnowledgeGraph } from '../support/faulty-knowledge-graph.js';
 import { waitFor } from '../support/wait-for.js';
 import type { Env } from './harness.js';
 import {
@@ -23,6 +24,7 @@ import {
   result,
   silent,
   startEnv,
+  startTestAgent,
   startWorker,
   stopEnv,
 } from './harness.js';
@@ -83,6 +85,32 @@ describe('worker lifecycle', () => {
     await stopping;
     expect(worker.state).toBe('stopped');
     expect((await worker.ready()).ready).toBe(false);
+  });
+
+  it('shuts down within its grace period when the knowledge graph stops answering', async () => {
+    env = await startEnv();
+    const inner = await memoryKg(env);
+    // A KG server gone silent for one kind of write: sent and never answered (no error, no timeout of its own).
+    // The "applied" marks trail the ack in batches, so shutdown's final flush is what meets the silence.
+    const kg = interceptKnowledgeGraph(inner, (method, call) =>
+      method === 'markProfilesApplied' ? new Promise<never>(() => undefined) : call(),
+    );
+    const worker = await startWorker(env, {}, { kg });
+    await startTestAgent(env, 'a1', () => Promise.resolve({ success: true }));
+    await publishTask(env, { taskId: 'learned', title: 'Implement the login endpoint' });
+    await waitFor(async () => (await readProfile(env!, 'a1'))?.totalExecutions === 1, {
+      what: 'the result to be learned',
+    });
+
+    const graceMs = 2_000;
+    const started = Date.now();
+    await worker.shutdown(graceMs);
+    const tookMs = Date.now() - started;
+    expect(worker.state).toBe('stopped');
+    // Bounded by the grace period (plus the drain's minimum slice and scheduling slack), not by the KG.
+    expect(tookMs).toBeLessThan(graceMs + 1_500);
+    // The evidence itself was written before the ack; only the trailing mark is missing (the dedupe memory covers it).
+    expect(await inner.countExecutions('a1', 'coding')).toBe(1);
   });
 
   it('recovers after the NATS server restarts', async () => {
