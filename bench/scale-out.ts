@@ -13,7 +13,7 @@
  * results is part of the path, as in production.
  * CAS retries: `vapora_cas_retries_total` summed over the workers' /metrics (buckets vapora_capacity and
  * vapora_tasks) ÷ tasks. CPU: utime + stime from /proc/<pid>/stat of every process over the measured window, so a
- * CPU-bound machine shows as such.
+ * CPU-bound machine shows as such. SCALE_CPU_PROF=<dir> also writes each worker's V8 CPU profile there.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -39,6 +39,7 @@ const GOAL = '≥ 1.8';
 /** USER_HZ: the unit of utime/stime in /proc/<pid>/stat (100 on Linux x86-64 and arm64). */
 const CLK_TCK = 100;
 const CORES = cpus().length;
+const PROFILE_DIR = process.env['SCALE_CPU_PROF'];
 
 // --- pure helpers -------------------------------------------------------------------------------------------
 
@@ -116,12 +117,18 @@ async function runReplicas(replicas: number): Promise<RunResult> {
   try {
     const workers: { proc: ChildHandle; port: number }[] = [];
     for (let i = 0; i < replicas; i += 1) {
-      const proc = group.worker(`worker-${i}`, {
-        NATS_URL: env.server.url,
-        SURREAL_URL: 'mem://',
-        WORKER_CONCURRENCY: String(CONCURRENCY),
-        CHAOS_WORKER_NAME: `scale-worker-${i}`,
-      });
+      const proc = group.worker(
+        `worker-${i}`,
+        {
+          NATS_URL: env.server.url,
+          SURREAL_URL: 'mem://',
+          WORKER_CONCURRENCY: String(CONCURRENCY),
+          CHAOS_WORKER_NAME: `scale-worker-${i}`,
+        },
+        // SCALE_CPU_PROF=<dir>: V8 CPU profiles of the workers, written on their exit (summarise with
+        // `npx tsx bench/cpu-profile-summary.ts <file>`).
+        PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [],
+      );
       const ready = await whenReady(proc, 90_000);
       workers.push({ proc, port: (ready['httpPorts'] as number[])[0]! });
     }

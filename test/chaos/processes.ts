@@ -36,8 +36,9 @@ export class ProcessGroup {
 
   constructor(private readonly logDir: string) {}
 
-  spawn(name: string, script: string, env: Record<string, string>): ChildHandle {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  /** `nodeArgs`: extra node flags before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
+  spawn(name: string, script: string, env: Record<string, string>, nodeArgs: string[] = []): ChildHandle {
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
       cwd: REPO_ROOT,
       // jest runs with --experimental-vm-modules; the children need none of it.
       env: { ...process.env, NODE_OPTIONS: '', ...env },
@@ -112,13 +113,13 @@ export class ProcessGroup {
     return handle;
   }
 
-  worker(name: string, env: Record<string, string>): ChildHandle {
-    return this.spawn(name, WORKER_SCRIPT, {
-      HTTP_PORT: '0',
-      LOG_LEVEL: 'warn',
-      SHUTDOWN_GRACE_MS: '5000',
-      ...env,
-    });
+  worker(name: string, env: Record<string, string>, nodeArgs: string[] = []): ChildHandle {
+    return this.spawn(
+      name,
+      WORKER_SCRIPT,
+      { HTTP_PORT: '0', LOG_LEVEL: 'warn', SHUTDOWN_GRACE_MS: '5000', ...env },
+      nodeArgs,
+    );
   }
 
   /** `plain`: agents on plain JetStream clients (no SDK), as another team would write them. */
