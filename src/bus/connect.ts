@@ -32,6 +32,10 @@ export function natsConnectionOptions(
     maxReconnectAttempts: -1,
     reconnectTimeWait: 1000,
     pingInterval: 10_000,
+    // Without this every request and JetStream publish builds two Error objects up front (their stacks are only
+    // used to annotate a timeout): 7% of the worker's CPU in the scale bench's profile. Our errors are told apart
+    // by type and code, never by stack.
+    noAsyncTraces: true,
     ...(options.inboxPrefix !== undefined ? { inboxPrefix: options.inboxPrefix } : {}),
     ...(config.user !== undefined ? { user: config.user, pass: config.pass } : {}),
     ...(config.token !== undefined ? { token: config.token } : {}),
