@@ -16,7 +16,7 @@ interface CpuProfile {
 
 /** `node_modules/@scope/pkg/…` → `@scope/pkg`; `/src/worker/x.ts` → `src/worker/x.ts`; built-ins by name. */
 export function groupOf(url: string, functionName: string): string {
-  if (url === '') return `(${functionName || 'native'})`;
+  if (url === '') return functionName.startsWith('(') ? functionName : `(${functionName || 'native'})`;
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1]!;
   const own = /\/((?:src|test|bench)\/.*)$/.exec(url);
