@@ -91,27 +91,26 @@ interface Grid {
   shift: number;
 }
 
-/**
- * Scratch grids reused across calls (the functions are synchronous, so no call can observe another's): a decision
- * over many candidates would otherwise allocate two arrays per candidate.
- */
-const scratch: Grid[] = [];
+/** A posterior's grid without its shift: it depends on (α, β) only, so decisions share it (see shapeOf). */
+type Shape = Omit<Grid, 'shift'>;
 
-function gridsFor(count: number): Grid[] {
-  while (scratch.length < count)
-    scratch.push({
-      low: 0,
-      high: 0,
-      width: 0,
-      masses: new Float64Array(GRID_CELLS),
-      cdf: new Float64Array(GRID_CELLS + 1),
-      leftTail: 0,
-      rightTail: 0,
-      leftSlope: 0,
-      rightSlope: 0,
-      shift: 0,
-    });
-  return scratch;
+/**
+ * Discretised posteriors by (α, β). A posterior changes only when a result reaches its profile, and every decision
+ * in between discretises the same ones again: with many candidates that was the larger part of a decision's cost.
+ * Bounded; the oldest entry goes first.
+ */
+const shapes = new Map<string, Shape>();
+const SHAPE_CACHE_SIZE = 2048; // ≈ 2 KB each
+
+function shapeOf(params: BetaParams): Shape {
+  const key = `${params.alpha}:${params.beta}`;
+  let shape = shapes.get(key);
+  if (shape === undefined) {
+    shape = discretise(params);
+    if (shapes.size >= SHAPE_CACHE_SIZE) shapes.delete(shapes.keys().next().value!);
+    shapes.set(key, shape);
+  }
+  return shape;
 }
 
 /**
@@ -134,7 +133,7 @@ function crossing(
   return s;
 }
 
-function discretise({ alpha, beta }: BetaParams, shift: number, grid: Grid): void {
+function discretise({ alpha, beta }: BetaParams): Shape {
   const n = alpha + beta;
   // In s the unnormalised log-density is α·s − (α + β)·log(1 + eˢ): concave, peaked at s = log(α/β).
   const logDensity = (s: number): number => alpha * s - n * softplus(s);
@@ -145,7 +144,8 @@ function discretise({ alpha, beta }: BetaParams, shift: number, grid: Grid): voi
   const low = crossing(logDensity, slope, -LOGIT_LIMIT, floor);
   const high = crossing(logDensity, slope, LOGIT_LIMIT, floor);
   const width = (high - low) / GRID_CELLS;
-  const { masses, cdf } = grid;
+  const masses = new Float64Array(GRID_CELLS);
+  const cdf = new Float64Array(GRID_CELLS + 1);
   // Concavity bounds each tail by the exponential with the end's slope; far out the slope tends to α (left) and
   // −β (right), which also keeps it away from 0 when the range is clipped.
   const leftSlope = Math.max(slope(low), alpha * 1e-3);
@@ -168,23 +168,28 @@ function discretise({ alpha, beta }: BetaParams, shift: number, grid: Grid): voi
     masses[g] = masses[g]! / total;
     cdf[g + 1] = cdf[g]! + masses[g]!;
   }
-  Object.assign(grid, {
+  return {
     low,
     high,
     width,
+    masses,
+    cdf,
     leftTail: leftTail / total,
     rightTail: rightTail / total,
     leftSlope,
     rightSlope,
-    shift,
-  });
+  };
 }
 
 /** P(θ ≤ x) for the grid's posterior. */
 function cdfAt(grid: Grid, x: number): number {
   if (x <= 0) return 0;
   if (x >= 1) return 1;
-  const s = Math.log(x / (1 - x));
+  return cdfAtLogit(grid, Math.log(x / (1 - x)));
+}
+
+/** P(logit θ ≤ s) for the grid's posterior. */
+function cdfAtLogit(grid: Grid, s: number): number {
   if (s <= grid.low) return grid.leftTail * Math.exp(grid.leftSlope * (s - grid.low));
   if (s >= grid.high) return 1 - grid.rightTail * Math.exp(grid.rightSlope * (s - grid.high));
   const position = (s - grid.low) / grid.width;
@@ -193,32 +198,54 @@ function cdfAt(grid: Grid, x: number): number {
   return from + (grid.cdf[cell + 1]! - from) * (position - cell);
 }
 
+/** Every field spelled out in one order: one hidden class for all grids keeps the integration loops monomorphic. */
+function withShift(shape: Shape, shift: number): Grid {
+  return {
+    low: shape.low,
+    high: shape.high,
+    width: shape.width,
+    masses: shape.masses,
+    cdf: shape.cdf,
+    leftTail: shape.leftTail,
+    rightTail: shape.rightTail,
+    leftSlope: shape.leftSlope,
+    rightSlope: shape.rightSlope,
+    shift,
+  };
+}
+
 function prepare(params: readonly BetaParams[], shifts: readonly number[]): Grid[] {
-  const grids = gridsFor(params.length);
-  params.forEach((p, i) => discretise(p, shifts[i] ?? 0, grids[i]!));
-  return grids.slice(0, params.length);
+  // A fresh object per candidate (the arrays are shared): two candidates may share a shape but not a shift.
+  return params.map((p, i) => withShift(shapeOf(p), shifts[i] ?? 0));
 }
 
 /** Rivals' CDFs at one of candidate i's scores, per rival; reused across calls like the grids. */
 let lowerEdge = new Float64Array(8);
 let upperEdge = new Float64Array(8);
 
-/** Fills `into` with F_j(θ − d_i + d_j) for every rival j and returns their product: P(i at θ beats them all). */
-function rivalsAt(rivals: readonly Grid[], own: Grid, theta: number, into: Float64Array): number {
+/**
+ * Fills `into` with F_j(θ − d_i + d_j) for every rival j and returns their product: P(i at θ beats them all).
+ * `s` is logit θ; a rival with the same shift (the common case: equally loaded agents) is read at `s` directly.
+ */
+function rivalsAt(rivals: readonly Grid[], own: Grid, s: number, into: Float64Array): number {
+  const theta = sigmoid(s);
   let product = 1;
   for (let k = 0; k < rivals.length; k += 1) {
     const rival = rivals[k]!;
-    const value = cdfAt(rival, theta - own.shift + rival.shift);
+    const value =
+      rival.shift === own.shift ? cdfAtLogit(rival, s) : cdfAt(rival, theta - own.shift + rival.shift);
     into[k] = value;
     product *= value;
   }
   return product;
 }
 
-function productAt(rivals: readonly Grid[], own: Grid, theta: number): number {
+function productAt(rivals: readonly Grid[], own: Grid, s: number): number {
+  const theta = sigmoid(s);
   let product = 1;
   for (const rival of rivals) {
-    product *= cdfAt(rival, theta - own.shift + rival.shift);
+    product *=
+      rival.shift === own.shift ? cdfAtLogit(rival, s) : cdfAt(rival, theta - own.shift + rival.shift);
     if (product === 0) return 0;
   }
   return product;
@@ -238,10 +265,10 @@ function winProbability(grids: readonly Grid[], i: number): number {
   }
   let lower = lowerEdge;
   let upper = upperEdge;
-  let lowerProduct = rivalsAt(rivals, own, sigmoid(own.low), lower);
+  let lowerProduct = rivalsAt(rivals, own, own.low, lower);
   let total = own.leftTail * lowerProduct;
   for (let g = 0; g < GRID_CELLS; g += 1) {
-    const upperProduct = rivalsAt(rivals, own, sigmoid(own.low + (g + 1) * own.width), upper);
+    const upperProduct = rivalsAt(rivals, own, own.low + (g + 1) * own.width, upper);
     const mass = own.masses[g]!;
     // Every CDF rises with θ, so a product of 0 at the cell's upper edge is 0 over the whole cell.
     if (mass >= 1e-15 && upperProduct > 0) {
@@ -253,9 +280,7 @@ function winProbability(grids: readonly Grid[], i: number): number {
         let previous = lowerProduct;
         for (let p = 1; p <= pieces; p += 1) {
           const next =
-            p === pieces
-              ? upperProduct
-              : productAt(rivals, own, sigmoid(own.low + (g + p / pieces) * own.width));
+            p === pieces ? upperProduct : productAt(rivals, own, own.low + (g + p / pieces) * own.width);
           total += (mass * (previous + next)) / (2 * pieces);
           previous = next;
         }
