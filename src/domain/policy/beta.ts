@@ -181,13 +181,6 @@ function discretise({ alpha, beta }: BetaParams): Shape {
   };
 }
 
-/** P(θ ≤ x) for the grid's posterior. */
-function cdfAt(grid: Grid, x: number): number {
-  if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  return cdfAtLogit(grid, Math.log(x / (1 - x)));
-}
-
 /** P(logit θ ≤ s) for the grid's posterior. */
 function cdfAtLogit(grid: Grid, s: number): number {
   if (s <= grid.low) return grid.leftTail * Math.exp(grid.leftSlope * (s - grid.low));
@@ -224,28 +217,64 @@ let lowerEdge = new Float64Array(8);
 let upperEdge = new Float64Array(8);
 
 /**
- * Fills `into` with F_j(θ − d_i + d_j) for every rival j and returns their product: P(i at θ beats them all).
- * `s` is logit θ; a rival with the same shift (the common case: equally loaded agents) is read at `s` directly.
+ * Candidate i's rivals, with their shifts relative to i's grouped: F_j is read at logit(θ + d_j − d_i), and agents
+ * with equal loads share a shift, so one logarithm per distinct shift (not per rival) serves each point.
  */
-function rivalsAt(rivals: readonly Grid[], own: Grid, s: number, into: Float64Array): number {
+interface Rivals {
+  grids: Grid[];
+  /** Distinct values of d_j − d_i. */
+  offsets: number[];
+  /** Index into `offsets` per rival. */
+  offsetOf: Int32Array;
+  /** logit(θ + offset) per offset at the current point (scratch). */
+  logits: Float64Array;
+}
+
+function rivalsOf(grids: readonly Grid[], i: number): Rivals {
+  const own = grids[i]!;
+  const rivals = grids.filter((_, j) => j !== i);
+  const offsets: number[] = [];
+  const index = new Map<number, number>();
+  const offsetOf = new Int32Array(rivals.length);
+  rivals.forEach((rival, k) => {
+    const offset = rival.shift - own.shift;
+    let at = index.get(offset);
+    if (at === undefined) {
+      at = offsets.push(offset) - 1;
+      index.set(offset, at);
+    }
+    offsetOf[k] = at;
+  });
+  return { grids: rivals, offsets, offsetOf, logits: new Float64Array(offsets.length) };
+}
+
+/** Sets each offset's logit(θ + offset) for logit θ = s (±∞ where θ + offset leaves (0, 1)). */
+function placeAt(r: Rivals, s: number): void {
   const theta = sigmoid(s);
+  for (let o = 0; o < r.offsets.length; o += 1) {
+    const offset = r.offsets[o]!;
+    const x = theta + offset;
+    r.logits[o] = offset === 0 ? s : x <= 0 ? -Infinity : x >= 1 ? Infinity : Math.log(x / (1 - x));
+  }
+}
+
+/** Fills `into` with F_j at logit θ = s for every rival j and returns their product: P(i at θ beats them all). */
+function rivalsAt(r: Rivals, s: number, into: Float64Array): number {
+  placeAt(r, s);
   let product = 1;
-  for (let k = 0; k < rivals.length; k += 1) {
-    const rival = rivals[k]!;
-    const value =
-      rival.shift === own.shift ? cdfAtLogit(rival, s) : cdfAt(rival, theta - own.shift + rival.shift);
+  for (let k = 0; k < r.grids.length; k += 1) {
+    const value = cdfAtLogit(r.grids[k]!, r.logits[r.offsetOf[k]!]!);
     into[k] = value;
     product *= value;
   }
   return product;
 }
 
-function productAt(rivals: readonly Grid[], own: Grid, s: number): number {
-  const theta = sigmoid(s);
+function productAt(r: Rivals, s: number): number {
+  placeAt(r, s);
   let product = 1;
-  for (const rival of rivals) {
-    product *=
-      rival.shift === own.shift ? cdfAtLogit(rival, s) : cdfAt(rival, theta - own.shift + rival.shift);
+  for (let k = 0; k < r.grids.length; k += 1) {
+    product *= cdfAtLogit(r.grids[k]!, r.logits[r.offsetOf[k]!]!);
     if (product === 0) return 0;
   }
   return product;
@@ -258,17 +287,18 @@ function productAt(rivals: readonly Grid[], own: Grid, s: number): number {
  */
 function winProbability(grids: readonly Grid[], i: number): number {
   const own = grids[i]!;
-  const rivals = grids.filter((_, j) => j !== i);
+  const r = rivalsOf(grids, i);
+  const rivals = r.grids;
   if (lowerEdge.length < rivals.length) {
     lowerEdge = new Float64Array(rivals.length * 2);
     upperEdge = new Float64Array(rivals.length * 2);
   }
   let lower = lowerEdge;
   let upper = upperEdge;
-  let lowerProduct = rivalsAt(rivals, own, own.low, lower);
+  let lowerProduct = rivalsAt(r, own.low, lower);
   let total = own.leftTail * lowerProduct;
   for (let g = 0; g < GRID_CELLS; g += 1) {
-    const upperProduct = rivalsAt(rivals, own, own.low + (g + 1) * own.width, upper);
+    const upperProduct = rivalsAt(r, own.low + (g + 1) * own.width, upper);
     const mass = own.masses[g]!;
     // Every CDF rises with θ, so a product of 0 at the cell's upper edge is 0 over the whole cell.
     if (mass >= 1e-15 && upperProduct > 0) {
@@ -279,8 +309,7 @@ function winProbability(grids: readonly Grid[], i: number): number {
       else {
         let previous = lowerProduct;
         for (let p = 1; p <= pieces; p += 1) {
-          const next =
-            p === pieces ? upperProduct : productAt(rivals, own, own.low + (g + p / pieces) * own.width);
+          const next = p === pieces ? upperProduct : productAt(r, own.low + (g + p / pieces) * own.width);
           total += (mass * (previous + next)) / (2 * pieces);
           previous = next;
         }
