@@ -2,24 +2,27 @@
  * {@link KnowledgeGraph} on SurrealDB (embedded `mem://` / `surrealkv://`, or a remote server). Construct it through
  * `connectKnowledgeGraph` (./connect.ts), which opens the connection and applies the schema.
  *
- * - Idempotency: `recordExecution` is the single statement `INSERT IGNORE INTO kg_executions $row RETURN id`; the
- *   record id is the executionId. A new row returns its id ('created'); an existing id returns nothing and leaves
- *   the first row untouched ('existed'). No read-then-write, no error-message parsing.
- *   Measured caveat: on the embedded surrealkv engine (SurrealDB 3.0.2), 10 concurrent inserts of one id sometimes
- *   (~2-15 % of rounds) *both* report success — its conflict detection misses this create/create race (mem:// never
- *   did, in 800 rounds). So calls for the same executionId are also serialised in-process (a keyed mutex), which
- *   makes 'exactly one created' hold for all callers of this process. Across processes, the guarantee is the
- *   engine's: embedded stores are single-process anyway; a SurrealDB server is expected to detect the conflict.
+ * - Idempotency: `recordExecution` is `INSERT IGNORE INTO kg_executions $rows RETURN id`; the record id is the
+ *   evidence key. A new row returns its id ('created'); an existing id returns nothing and leaves the first row
+ *   untouched ('existed'). No read-then-write, no error-message parsing. `recordDecision` is the same on kg_decisions.
+ * - Group commit: inserts into one table are one statement at a time per process, and the calls that arrive while
+ *   one runs go together in the next (src/util/group-commit.ts): one INSERT for many results under load. Serial
+ *   statements also settle a measured engine caveat: on the embedded surrealkv engine (SurrealDB 3.0.2), 10
+ *   concurrent inserts of one id sometimes (~2-15 % of rounds) *both* reported success — its conflict detection
+ *   misses that create/create race (mem:// never did, in 800 rounds). Within one statement a repeated id is
+ *   ignored like an existing one. Across processes, the guarantee is the engine's: embedded stores are
+ *   single-process anyway; a SurrealDB server is expected to detect the conflict.
  * - Timestamps are normalised to `new Date(x).toISOString()` form (see ./knowledge-graph.ts).
  * - Every call is bounded by `operationTimeoutMs`; transport failures and timeouts reject with KgUnavailableError.
  * - Transaction conflicts between concurrent writers are retried (./surreal-conflict-retry.ts); every query here is
  *   a single idempotent statement, so a replay cannot apply anything twice.
  */
-import type { Surreal } from 'surrealdb';
+import type { RecordId, Surreal } from 'surrealdb';
 import { DateTime } from 'surrealdb';
 import type { ExecutionResult } from '../domain/messages.js';
 import { TimeoutError, withTimeout } from './bounded.js';
 import { KgUnavailableError } from '../errors.js';
+import { GroupCommit } from '../util/group-commit.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import {
   DEFAULT_AGENT_LIMIT,
@@ -61,6 +64,10 @@ export interface SurrealKnowledgeGraphOptions {
   onClosed?: () => void;
 }
 
+/** Rows per INSERT: a decision carries every candidate's scores, so its batches are kept smaller. */
+const EXECUTION_BATCH = 256;
+const DECISION_BATCH = 64;
+
 export class SurrealKnowledgeGraph implements KnowledgeGraph {
   readonly #db: Surreal;
   readonly #description: string;
@@ -71,7 +78,17 @@ export class SurrealKnowledgeGraph implements KnowledgeGraph {
   readonly #removeIndexOnClose: boolean;
   readonly #onClosed: (() => void) | undefined;
   #closing: Promise<void> | undefined;
-  readonly #recordLocks = new KeyedMutex();
+  /** Serialises retention passes (see applyRetention). */
+  readonly #locks = new KeyedMutex();
+  /** Inserts are group-committed, one statement in flight per table (see the class comment). */
+  readonly #executions = new GroupCommit<ExecutionRow, 'created' | 'existed'>(
+    (rows) => this.#insertRows('recordExecution', EXECUTIONS_TABLE, rows),
+    EXECUTION_BATCH,
+  );
+  readonly #decisions = new GroupCommit<DecisionRow, 'created' | 'existed'>(
+    (rows) => this.#insertRows('recordDecision', DECISIONS_TABLE, rows),
+    DECISION_BATCH,
+  );
 
   constructor(db: Surreal, options: SurrealKnowledgeGraphOptions) {
     this.#db = db;
@@ -85,16 +102,7 @@ export class SurrealKnowledgeGraph implements KnowledgeGraph {
   }
 
   async recordExecution(execution: ExecutionResult): Promise<'created' | 'existed'> {
-    const row = toRow(execution);
-    // Per-id serialisation in this process: see the class comment for why the engine alone is not enough.
-    return this.#recordLocks.run(execution.executionId, async () => {
-      const [inserted] = await this.#query<[unknown[]]>(
-        'recordExecution',
-        `INSERT IGNORE INTO ${EXECUTIONS_TABLE} $row RETURN id`,
-        { row },
-      );
-      return inserted.length > 0 ? 'created' : 'existed';
-    });
+    return this.#executions.run(toRow(execution));
   }
 
   async markProfileApplied(executionId: string): Promise<void> {
@@ -216,7 +224,7 @@ export class SurrealKnowledgeGraph implements KnowledgeGraph {
    */
   applyRetention(before: Date, keep = RETENTION_KEEP_PER_PAIR): Promise<RetentionResult> {
     // Pairs that only have rollups left have nothing to delete; listing them costs nothing worth avoiding.
-    return this.#recordLocks.run('retention:pass', async () =>
+    return this.#locks.run('retention:pass', async () =>
       applyRetentionTo(this.#run, await this.listProfileKeys(), before, keep),
     );
   }
@@ -230,16 +238,25 @@ export class SurrealKnowledgeGraph implements KnowledgeGraph {
     this.#query<R>(what, surql, bindings);
 
   async recordDecision(decision: DecisionRecord): Promise<'created' | 'existed'> {
-    const row = toDecisionRow(decision);
-    // Same per-id serialisation as recordExecution (the embedded engine's create/create race).
-    return this.#recordLocks.run(`decision:${String(row.id.id)}`, async () => {
-      const [inserted] = await this.#query<[unknown[]]>(
-        'recordDecision',
-        `INSERT IGNORE INTO ${DECISIONS_TABLE} $row RETURN id`,
-        { row },
-      );
-      return inserted.length > 0 ? 'created' : 'existed';
-    });
+    return this.#decisions.run(toDecisionRow(decision));
+  }
+
+  /**
+   * One `INSERT IGNORE` for a batch of rows (see the class comment). It returns the ids it created; a row whose id
+   * existed, or that repeats an earlier row of the same batch, 'existed'.
+   */
+  async #insertRows(
+    operation: string,
+    table: string,
+    rows: readonly { id: RecordId }[],
+  ): Promise<('created' | 'existed')[]> {
+    const [inserted] = await this.#query<[{ id: RecordId }[]]>(
+      operation,
+      `INSERT IGNORE INTO ${table} $rows RETURN id`,
+      { rows },
+    );
+    const created = new Set(inserted.map((row) => String(row.id)));
+    return rows.map((row) => (created.delete(String(row.id)) ? 'created' : 'existed'));
   }
 
   async listDecisions(since: Date): Promise<DecisionRecord[]> {

@@ -122,6 +122,22 @@ export function describeKnowledgeGraphConformance(
       expect(await kg.countExecutions('agent-a', 'coding')).toBe(20);
     });
 
+    it('answers each of a burst of writes, new and repeated ids mixed, as if written one by one', async () => {
+      // A burst larger than one insert batch: new ids, ids recorded before the burst, and ids repeated within it.
+      const before = Array.from({ length: 50 }, () => execution());
+      await recordAll(kg, before);
+      const fresh = Array.from({ length: 300 }, () => execution());
+      const repeats = [...fresh.slice(0, 100), fresh[299]!].map((e) => ({ ...e, durationMs: 7 }));
+      const burst = [...fresh, ...before, ...repeats];
+      const results = await Promise.all(burst.map((e) => kg.recordExecution(e)));
+      // Every fresh id is created exactly once, by its first write; everything else existed.
+      expect(results.slice(0, 300).every((r) => r === 'created')).toBe(true);
+      expect(results.slice(300).every((r) => r === 'existed')).toBe(true);
+      expect(await kg.countExecutions('agent-a', 'coding')).toBe(350);
+      expect(await kg.getExecution(fresh[0]!.executionId)).toEqual(fresh[0]);
+      expect(await kg.getExecution(fresh[299]!.executionId)).toEqual(fresh[299]);
+    });
+
     it('returns getExecutionsForTaskType most recent first, ties by executionId desc, honouring limit', async () => {
       const t = (s: number) => new Date(Date.UTC(2026, 1, 1, 0, 0, s)).toISOString();
       await recordAll(kg, [
