@@ -436,7 +436,7 @@ describe(`chaos (CHAOS_SCALE=${CHAOS_SCALE})`, () => {
 async function scenario8(): Promise<void> {
   const n = scaled(1_500);
   const outageMs = 2_000;
-  const name = `8. nats-server kill -9 + restart, plain JetStream agents (${n} tasks)`;
+  const name = `10. nats-server kill -9 + restart, plain JetStream agents (${n} tasks)`;
   await scenario(name, async ({ rowNotes, setRecovery, setBooks }) => {
     const s = await Scenario.create('10');
     sc = s;
