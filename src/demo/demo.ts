@@ -1,8 +1,9 @@
 /**
  * `npm run demo`: the whole product on one machine. A NATS server, the embedded KG under .vapora/, one worker,
  * six simulated agents built on the SDK (hidden skills per task type), 2,000 tasks over 30 simulated days.
- * Ends with what was learned, how good the learned assignments were against random and oracle assignment, and
- * one learning curve.
+ * Then the same tasks again under the seed formula (a second worker with POLICY=seed, agents with the same skills
+ * and no history). Ends with what was learned, how good the learned assignments were against the seed formula,
+ * random and oracle assignment, and one learning curve.
  */
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -11,6 +12,7 @@ import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect, headers } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { loadWorkerConfig } from '../config/config.js';
 import type { AgentHandle } from '../agent/agent.js';
@@ -54,15 +56,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const nats = await ensureNats(say);
   const kgDir = resolve('.vapora/demo-kg');
   if (!process.env['SURREAL_URL']) await rm(kgDir, { recursive: true, force: true });
-  const config = loadWorkerConfig({
+  const env = {
     ...process.env,
     NATS_URL: nats.url,
     SURREAL_URL: process.env['SURREAL_URL'] ?? `surrealkv://${kgDir}`,
     HTTP_PORT: process.env['HTTP_PORT'] ?? '0',
     LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
-    // The demo is the operator here: it knows its agents, so the worker holds them to a roster as in production.
-    AGENTS: process.env['AGENTS'] ?? agents.map((a) => `${a.agentId}:${a.role}:${a.maxConcurrent}`).join(','),
-  });
+  };
+  // The demo is the operator here: it knows its agents, so the worker holds them to a roster as in production.
+  const roster = (list: typeof agents) =>
+    list.map((a) => `${a.agentId}:${a.role}:${a.maxConcurrent}`).join(',');
+  const config = loadWorkerConfig({ ...env, AGENTS: process.env['AGENTS'] ?? roster(agents) });
   say(`KG: ${config.kg.url}`);
   const log = pino({ level: config.logLevel }, pino.destination(2));
   const worker = await Worker.create({ config, log, name: 'vapora-demo-worker' });
@@ -86,6 +90,65 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const now = new Date();
   const runId = `demo${now.getTime().toString(36)}`;
   const tasks = generateTasks(taskCount, runId, now);
+  const { outcomes, handles } = await runTasks(js, nc, log, agents, tasks);
+  // Let the learner catch up with the last results: every outcome counted in some profile.
+  const counted = async () =>
+    [...(await readProfiles(js)).values()].reduce((sum, p) => sum + p.totalExecutions, 0);
+  await waitUntil(async () => (await counted()) >= outcomes.length, 15_000);
+
+  // The seed formula on the same tasks: its own worker, and agents with the same skills but no history, so it
+  // learns only from its own decisions.
+  let seedOutcomes: Outcome[] = [];
+  let seedWorker: Worker | undefined;
+  if (outcomes.some((o) => o.policy !== 'seed')) {
+    say('\nthe same tasks under the seed formula (POLICY=seed), with agents that have no history:');
+    // Stopped while the first worker runs: it takes them out of the registry, so none is given a seed task.
+    for (const handle of handles.splice(0)) await handle.stop(2_000);
+    await worker.shutdown(5_000);
+    const twins = agents.map((a) => ({ ...a, agentId: `${a.agentId}-seed` }));
+    const seedConfig = loadWorkerConfig({
+      ...env,
+      POLICY: 'seed',
+      POLICY_SPLIT: undefined,
+      AGENTS: roster(twins),
+    });
+    seedWorker = await Worker.create({ config: seedConfig, log, name: 'vapora-demo-seed-worker' });
+    await seedWorker.run();
+    const seedRun = await runTasks(js, nc, log, twins, generateTasks(taskCount, `${runId}s`, now));
+    seedOutcomes = seedRun.outcomes;
+    handles.push(...seedRun.handles);
+  }
+
+  const ours = new Set(agents.map((a) => a.agentId));
+  const profiles = new Map([...(await readProfiles(js))].filter(([, p]) => ours.has(p.agentId)));
+  report(profiles, agents, outcomes, seedOutcomes, now);
+  say(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  if (dashboard) {
+    say(`\ndashboard: ${dashboard.url} (agents stay up; Ctrl-C to stop)`);
+    await new Promise<void>((r) => ['SIGINT', 'SIGTERM'].forEach((s) => process.once(s, () => r())));
+    await dashboard.stop();
+  }
+
+  for (const handle of handles) await handle.stop(2_000);
+  await nc.drain();
+  await worker.shutdown(5_000);
+  await seedWorker?.shutdown(5_000);
+  await nats.server?.stop();
+  return 0;
+}
+
+/**
+ * Starts the agents and publishes the tasks, keeping a little less outstanding than the agents can hold, until
+ * every task is completed; returns the outcomes in completion order and the running agents.
+ */
+async function runTasks(
+  js: JetStreamClient,
+  nc: NatsConnection,
+  log: Logger,
+  agents: typeof SIM_AGENTS,
+  tasks: SimTask[],
+): Promise<{ outcomes: Outcome[]; handles: AgentHandle[] }> {
+  const taskCount = tasks.length;
   const byId = new Map(tasks.map((t) => [t.taskId, t]));
   const outcomes: Outcome[] = [];
   let completed = 0;
@@ -156,24 +219,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   clearInterval(ticker);
   show();
   if (tty) say('');
-  // Let the learner catch up with the last results: every outcome counted in some profile.
-  const counted = async () =>
-    [...(await readProfiles(js)).values()].reduce((sum, p) => sum + p.totalExecutions, 0);
-  await waitUntil(async () => (await counted()) >= outcomes.length, 15_000);
-
-  report(await readProfiles(js), agents, outcomes, now);
-  say(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-  if (dashboard) {
-    say(`\ndashboard: ${dashboard.url} (agents stay up; Ctrl-C to stop)`);
-    await new Promise<void>((r) => ['SIGINT', 'SIGTERM'].forEach((s) => process.once(s, () => r())));
-    await dashboard.stop();
-  }
-
-  for (const handle of handles) await handle.stop(2_000);
-  await nc.drain();
-  await worker.shutdown(5_000);
-  await nats.server?.stop();
-  return 0;
+  return { outcomes, handles };
 }
 
 async function waitUntil(probe: () => Promise<unknown>, timeoutMs: number): Promise<void> {
@@ -199,6 +245,7 @@ function report(
   profiles: ReadonlyMap<string, ProfileRecord>,
   agents: typeof SIM_AGENTS,
   outcomes: Outcome[],
+  seedOutcomes: Outcome[],
   now: Date,
 ): void {
   say('\n(1) Learned success rate / hidden skill, in % (executions); learned = the last 100 executions');
@@ -229,16 +276,37 @@ function report(
     agents,
     lastQuarter.map((o) => ({ taskType: o.taskType, progress: o.task.progress })),
   );
+  // The seed formula's own run on the same tasks: its expected success, overall and over the last quarter.
+  const seedSorted = [...seedOutcomes].sort((a, b) => a.task.progress - b.task.progress);
+  const seedLast = seedSorted.slice(-lastQuarter.length);
+  const mean = (list: Outcome[]) => list.reduce((s, o) => s + o.expected, 0) / list.length;
+  const seedObserved = seedOutcomes.filter((o) => o.success).length / seedOutcomes.length;
   const fallback = outcomes.filter((o) => o.mode === 'load-fallback').length;
   say(`\n(2) Success rate on the same ${outcomes.length} tasks`);
   say(
     barChart([
       { label: 'random assignment (expected)', value: random },
-      { label: 'learned assignment (expected)', value: expected, note: `observed ${percent(observed)}` },
+      ...(seedOutcomes.length > 0
+        ? [
+            {
+              label: 'seed formula (expected)',
+              value: mean(seedOutcomes),
+              note: `observed ${percent(seedObserved)}`,
+            },
+          ]
+        : []),
+      {
+        label: 'learned assignment (expected)',
+        value: expected,
+        note: `${[...new Set(outcomes.map((o) => o.policy))].join(', ')}, observed ${percent(observed)}`,
+      },
       {
         label: 'learned, last quarter',
         value: lastExpected,
-        note: `random ${percent(lastBaselines.random)}, oracle ${percent(lastBaselines.oracle)}`,
+        note:
+          `random ${percent(lastBaselines.random)}, ` +
+          (seedLast.length > 0 ? `seed ${percent(mean(seedLast))}, ` : '') +
+          `oracle ${percent(lastBaselines.oracle)}`,
       },
       { label: 'perfect oracle (expected)', value: oracle },
     ]),
