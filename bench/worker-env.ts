@@ -53,6 +53,7 @@ export async function startBenchWorker(env: BenchEnv, kg: KnowledgeGraph, concur
     HTTP_PORT: '0',
     LOG_LEVEL: 'silent',
     WORKER_CONCURRENCY: String(concurrency),
+    ...(process.env['BENCH_POLICY'] ? { POLICY: process.env['BENCH_POLICY'] } : {}),
   });
   const worker = await Worker.create({ config, log: silent, kg });
   return worker;
