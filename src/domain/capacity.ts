@@ -25,8 +25,20 @@ export function emptyCapacity(agentId: string): CapacityRecord {
   return { agentId, inFlight: {} };
 }
 
+/**
+ * Counts memoised per `inFlight` object: records are replaced, never changed in place, and every decision reads the
+ * count of every candidate (a record holds up to maxConcurrent reservations).
+ */
+const counts = new WeakMap<object, number>();
+
 export function inFlightCount(record: CapacityRecord | undefined): number {
-  return record ? Object.keys(record.inFlight).length : 0;
+  if (!record) return 0;
+  let count = counts.get(record.inFlight);
+  if (count === undefined) {
+    count = Object.keys(record.inFlight).length;
+    counts.set(record.inFlight, count);
+  }
+  return count;
 }
 
 /** Reserves a slot for `taskId` until `at + timeoutMs`; idempotent (a task holds at most one slot per agent). */
