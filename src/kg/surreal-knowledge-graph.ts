@@ -10,8 +10,11 @@
  *   statements also settle a measured engine caveat: on the embedded surrealkv engine (SurrealDB 3.0.2), 10
  *   concurrent inserts of one id sometimes (~2-15 % of rounds) *both* reported success — its conflict detection
  *   misses that create/create race (mem:// never did, in 800 rounds). Within one statement a repeated id is
- *   ignored like an existing one. Across processes, the guarantee is the engine's: embedded stores are
- *   single-process anyway; a SurrealDB server is expected to detect the conflict.
+ *   ignored like an existing one. A statement that outlives `operationTimeoutMs` is given up, not cancelled, so
+ *   the next may overlap it; the profile state's memory of applied keys covers a double 'created' then. Across
+ *   processes, the guarantee is the engine's: embedded stores are single-process anyway; a SurrealDB server is
+ *   expected to detect the conflict. A batch the store refuses for another reason than an outage is written again
+ *   row by row, so a row it refuses fails alone.
  * - Timestamps are normalised to `new Date(x).toISOString()` form (see ./knowledge-graph.ts).
  * - Every call is bounded by `operationTimeoutMs`; transport failures and timeouts reject with KgUnavailableError.
  * - Transaction conflicts between concurrent writers are retried (./surreal-conflict-retry.ts); every query here is
@@ -68,6 +71,12 @@ export interface SurrealKnowledgeGraphOptions {
 const EXECUTION_BATCH = 256;
 const DECISION_BATCH = 64;
 
+/**
+ * A batch failed for a reason other than the store being out of reach: maybe one row it refuses. Its rows are then
+ * written one by one, so one bad row (a poison result) fails alone and cannot take a batch of good ones with it.
+ */
+const isRowRefusal = (err: unknown): boolean => !(err instanceof KgUnavailableError);
+
 export class SurrealKnowledgeGraph implements KnowledgeGraph {
   readonly #db: Surreal;
   readonly #description: string;
@@ -83,11 +92,11 @@ export class SurrealKnowledgeGraph implements KnowledgeGraph {
   /** Inserts are group-committed, one statement in flight per table (see the class comment). */
   readonly #executions = new GroupCommit<ExecutionRow, 'created' | 'existed'>(
     (rows) => this.#insertRows('recordExecution', EXECUTIONS_TABLE, rows),
-    EXECUTION_BATCH,
+    { maxBatch: EXECUTION_BATCH, isolate: isRowRefusal },
   );
   readonly #decisions = new GroupCommit<DecisionRow, 'created' | 'existed'>(
     (rows) => this.#insertRows('recordDecision', DECISIONS_TABLE, rows),
-    DECISION_BATCH,
+    { maxBatch: DECISION_BATCH, isolate: isRowRefusal },
   );
 
   constructor(db: Surreal, options: SurrealKnowledgeGraphOptions) {

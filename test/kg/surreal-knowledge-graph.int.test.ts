@@ -68,6 +68,33 @@ describe('SurrealKnowledgeGraph surrealkv:// persistence and close', () => {
   });
 });
 
+describe('SurrealKnowledgeGraph group commit', () => {
+  it('fails only the row the store refuses, not the good rows that shared its batch', async () => {
+    const kg = await connectKnowledgeGraph({ url: 'mem://' });
+    try {
+      // Keep the committer busy so the next writes queue up and go as one batch with the bad row among them.
+      const first = kg.recordExecution(execution());
+      const good = Array.from({ length: 20 }, () => execution());
+      // A number CBOR cannot encode: the store's client refuses the whole statement that carries it.
+      const bad = execution({ durationMs: 1e308 });
+      const writes = [...good.slice(0, 10), bad, ...good.slice(10)].map((e) => kg.recordExecution(e));
+      expect(await first).toBe('created');
+      const settled = await Promise.allSettled(writes);
+      expect(settled[10]!.status).toBe('rejected');
+      expect(isKgUnavailable((settled[10] as PromiseRejectedResult).reason)).toBe(false);
+      const others = settled.filter((_, i) => i !== 10);
+      expect(others.map((r) => (r.status === 'fulfilled' ? r.value : 'rejected'))).toEqual(
+        Array.from({ length: 20 }, () => 'created'),
+      );
+      // The effect, not only the answers: every good row is stored, the bad one is not.
+      for (const e of good) expect(await kg.getExecution(e.executionId)).toEqual(e);
+      expect(await kg.getExecution(bad.executionId)).toBeNull();
+    } finally {
+      await kg.close();
+    }
+  });
+});
+
 describe('connectKnowledgeGraph errors', () => {
   it('rejects an unsupported scheme with a message naming the URL and the supported ones', async () => {
     const err = await rejection(connectKnowledgeGraph({ url: 'postgres://localhost/kg' }));

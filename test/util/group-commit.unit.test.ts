@@ -33,7 +33,7 @@ describe('GroupCommit', () => {
 
   it('caps a batch at maxBatch', async () => {
     const w = gatedWriter();
-    const commit = new GroupCommit(w.write, 2);
+    const commit = new GroupCommit(w.write, { maxBatch: 2 });
     const all = [1, 2, 3, 4, 5].map((n) => commit.run(n));
     for (let i = 0; i < 3; i += 1) await w.release();
     expect(await Promise.all(all)).toEqual([10, 20, 30, 40, 50]);
@@ -55,5 +55,30 @@ describe('GroupCommit', () => {
     await expect(failed[0]).rejects.toThrow('store unavailable');
     await expect(failed[1]).rejects.toThrow('store unavailable');
     expect(await after).toBe(4);
+  });
+
+  it('with isolate, writes a failed batch again item by item, so only the item the store refuses fails', async () => {
+    const writes: number[][] = [];
+    const refusing = async (items: readonly number[]) => {
+      writes.push([...items]);
+      await new Promise((r) => setImmediate(r));
+      if (items.includes(13)) throw new Error('row refused');
+      return items.map((n) => n * 10);
+    };
+    const isolating = new GroupCommit(refusing, { isolate: () => true });
+    const first = isolating.run(1);
+    const batch = [12, 13, 14].map((n) => isolating.run(n));
+    await first;
+    await expect(batch[1]).rejects.toThrow('row refused');
+    expect(await batch[0]).toBe(120);
+    expect(await batch[2]).toBe(140);
+    expect(writes).toEqual([[1], [12, 13, 14], [12], [13], [14]]);
+
+    // Without isolate (an outage, say) the whole batch fails together.
+    const plain = new GroupCommit(refusing);
+    const lone = plain.run(1);
+    const together = [12, 13, 14].map((n) => plain.run(n));
+    await lone;
+    for (const p of together) await expect(p).rejects.toThrow('row refused');
   });
 });
