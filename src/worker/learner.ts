@@ -95,9 +95,10 @@ export function createLearner(deps: LearnerDeps) {
     const recorded = await deps.kg.recordExecution(evidence);
     const alreadyApplied = recorded === 'existed' && (await deps.kg.isProfileApplied(evidence.executionId));
     if (alreadyApplied) return false;
-    await deps.profiles.apply(evidence, clock());
+    // False when the profile already held it (applied before its mark was written): counted once, here too.
+    const applied = await deps.profiles.apply(evidence, clock());
     deps.marks.add(evidence.executionId);
-    return true;
+    return applied;
   }
 
   /**
