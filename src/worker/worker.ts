@@ -433,9 +433,11 @@ export class Worker {
   }
 
   /**
-   * Every step is bounded by what is left of `graceMs`, so the whole shutdown fits in it: a step that hangs (a
-   * sweep waiting on a silent server, a pull that will not close, a drain on a connection that is reconnecting)
-   * is logged and left behind, and what it did not finish is redelivered. The last slice is kept for the drain.
+   * Every step is bounded by what is left of `graceMs`: a step that hangs (a sweep waiting on a silent server, a
+   * pull that will not close, a drain on a connection that is reconnecting) is logged and left behind, and what it
+   * did not finish is redelivered. The background services get at most a quarter of the grace each, the consumer
+   * loops what is left but the last slice, which is the drain's. Past `graceMs` only the drain's minimum and the
+   * KG's own close bound can run.
    */
   async #stop(graceMs: number): Promise<void> {
     const { nc, kg, stores, ownsConnection, ownsKg } = this.#parts;
@@ -451,9 +453,10 @@ export class Worker {
     };
     if (this.#state !== 'failed') this.#setState('draining', { graceMs });
     this.#log.info({ graceMs }, 'shutting down: no new messages, finishing in-flight work');
-    await step('registry stop', this.#registry.stop());
-    await step('reassigner stop', this.#reassigner.stop());
-    await step('retention stop', this.#retention.stop());
+    const quarter = () => Math.min(left(), Math.floor(graceMs / 4));
+    await step('registry stop', this.#registry.stop(), quarter());
+    await step('reassigner stop', this.#reassigner.stop(), quarter());
+    await step('retention stop', this.#retention.stop(), quarter());
     const loopsMs = left();
     const [assignerLeft, learnerLeft] = await Promise.all([
       this.#assignerLoop.stop(loopsMs),
