@@ -36,6 +36,8 @@ export interface AssignerDeps {
   unassignableAfterMs: number;
   assignmentTimeoutMs: number;
   heartbeatTimeoutMs: number;
+  /** AGENTS as a set, when configured: only these agents are offered tasks. */
+  roster?: ReadonlySet<string> | undefined;
   policies: PolicyRouter;
   kg: KnowledgeGraph;
   clock?: () => Date;

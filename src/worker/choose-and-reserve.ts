@@ -26,6 +26,18 @@ interface EligibilityDeps {
   profiles: ProfileService;
   capacity: CapacityService;
   heartbeatTimeoutMs: number;
+  /**
+   * The operator's roster (AGENTS), when there is one: only its agents are candidates. The registry can still hold
+   * an agent taken off the roster (its entry ages out with its last heartbeat); it gets no task meanwhile.
+   */
+  roster?: ReadonlySet<string> | undefined;
+}
+
+/** The registry mirror's agents that may be candidates (all of them without a roster). */
+function registeredAgents(deps: EligibilityDeps): AgentRegistration[] {
+  const all = [...deps.stores.agents.entries()].map(([, registration]) => registration);
+  const { roster } = deps;
+  return roster ? all.filter((r) => roster.has(r.agentId)) : all;
 }
 
 interface ChoiceDeps extends EligibilityDeps {
@@ -48,7 +60,7 @@ export function eligibleFor(
   },
 ): Eligibility {
   const excluded = input.record ? timedOutAgents(input.record) : new Set<string>();
-  const registrations = [...deps.stores.agents.entries()].map(([, registration]) => registration);
+  const registrations = registeredAgents(deps);
   const result = findEligibleAgents({
     task: input.task,
     taskType: input.taskType,
@@ -76,9 +88,7 @@ export async function confirmedEligibleFor(
 ): Promise<Eligibility> {
   const first = eligibleFor(deps, input);
   if (first.eligible.length > 0 || first.holder !== undefined) return first;
-  const full = [...deps.stores.agents.entries()]
-    .map(([, registration]) => registration)
-    .filter((r) => deps.capacity.inFlight(r.agentId) >= r.maxConcurrent);
+  const full = registeredAgents(deps).filter((r) => deps.capacity.inFlight(r.agentId) >= r.maxConcurrent);
   if (full.length === 0) return first;
   const before = full.map((r) => deps.stores.capacity.known(r.agentId).revision);
   await Promise.all(full.map((r) => deps.stores.capacity.refresh(r.agentId)));

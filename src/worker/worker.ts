@@ -143,6 +143,7 @@ export class Worker {
       unassignableAfterMs: config.unassignableAfterMs,
       assignmentTimeoutMs: config.assignmentTimeoutMs,
       heartbeatTimeoutMs: AGENT_HEARTBEAT_TIMEOUT_MS,
+      roster: config.agents && new Set(config.agents.map((spec) => spec.agentId)),
       policies: new PolicyRouter(config.policy),
       kg,
       ...clock,

@@ -28,6 +28,30 @@ const assignments = async (e: Env) =>
   (await readStream(e, Streams.assignments)).map((m) => m.json<Assignment>());
 
 describe('assigner', () => {
+  it('with a roster, offers no task to an agent off it, even one with a live registry entry', async () => {
+    env = await startEnv();
+    await startWorker(env, { AGENTS: 'a1:developer:4' });
+    let ran = 0;
+    await startTestAgent(env, 'a1', () => {
+      ran += 1;
+      return Promise.resolve({ success: true });
+    });
+    // An agent taken off the roster: its entry is still in the registry, fresh and roomier than a1.
+    const ghost = {
+      agentId: 'ghost',
+      role: 'developer',
+      maxConcurrent: 100,
+      heartbeatAt: new Date().toISOString(),
+    };
+    await (await new Kvm(env.js).open(Buckets.agents)).put('ghost', JSON.stringify(ghost));
+    for (let i = 0; i < 12; i += 1)
+      await publishTask(env, { taskId: `r-${i}`, title: 'Implement the export' });
+    await waitFor(() => ran === 12, { timeoutMs: 20_000, what: 'a1 to run every task' });
+    const published = await assignments(env);
+    expect(published).toHaveLength(12);
+    expect(published.filter((a) => a.agentId !== 'a1')).toEqual([]);
+  });
+
   it('turns one published task into exactly one assignment event', async () => {
     env = await startEnv();
     await startWorker(env);
