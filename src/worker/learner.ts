@@ -95,10 +95,11 @@ export function createLearner(deps: LearnerDeps) {
     const recorded = await deps.kg.recordExecution(evidence);
     const alreadyApplied = recorded === 'existed' && (await deps.kg.isProfileApplied(evidence.executionId));
     if (alreadyApplied) return false;
-    // False when the profile already held it (applied before its mark was written): counted once, here too.
     const applied = await deps.profiles.apply(evidence, clock());
     deps.marks.add(evidence.executionId);
-    return applied;
+    // New to the KG, or new to the profile (a redelivery after a crash between the two): counted here. A repeat
+    // that both had already (its mark not yet written) is a duplicate, in the metrics too.
+    return recorded === 'created' || applied;
   }
 
   /**
