@@ -7,6 +7,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import type { Policy } from '../domain/index.js';
+import { DEFAULT_POLICY, createPolicy } from '../domain/index.js';
 import type { Feed } from './feed.js';
 import { startFeed } from './feed.js';
 import { dashboardPage } from './page.js';
@@ -26,6 +28,8 @@ export interface DashboardOptions {
   host?: string;
   /** An agent whose registry entry is older than this shows as gone. @default 30000 (the worker's) */
   heartbeatTimeoutMs?: number;
+  /** Whose view the rankings show. @default the default policy */
+  policy?: Policy;
   clock?: () => Date;
 }
 
@@ -44,7 +48,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   let lastPush = 0;
   const page = dashboardPage();
 
-  const viewJson = () => JSON.stringify(dashboardView(state, clock(), heartbeatTimeoutMs));
+  const policy = options.policy ?? createPolicy(DEFAULT_POLICY);
+  const viewJson = () => JSON.stringify(dashboardView(state, clock(), heartbeatTimeoutMs, policy));
   const push = () => {
     if (clients.size === 0) return;
     const frame = `data: ${viewJson()}\n\n`;

@@ -115,10 +115,10 @@ const SCRIPT = String.raw`
     if (v.taskTypes.length === 0) return '<p class="empty">no profiles yet: they appear after the first results</p>';
     return v.taskTypes.map(function (t) {
       var rows = t.ranking.length === 0 ? '<p class="empty">no alive agent serves this task type</p>' :
-        '<table><thead><tr><th>#</th><th>agent</th><th title="0.3×base + 0.5×expertise + 0.2×confidence">final</th><th title="success rate / (1 + load)">base</th><th title="the task type\'s success rate">expertise</th><th title="min(1, executions / 20)">confidence</th><th>load</th><th>n</th><th>trend</th></tr></thead><tbody>' +
+        '<table><thead><tr><th>#</th><th>agent</th><th title="P(the policy picks this agent now)">' + esc(t.policy) + ' P(pick)</th><th title="0.3×base + 0.5×expertise + 0.2×confidence">final</th><th title="success rate / (1 + load)">base</th><th title="the task type\'s success rate">expertise</th><th title="min(1, executions / 20)">confidence</th><th>load</th><th>n</th><th>trend</th></tr></thead><tbody>' +
         t.ranking.map(function (r, i) {
           return '<tr data-agent-id="' + esc(r.agentId) + '"><td class="num">' + (i + 1) + '</td><td>' + esc(r.agentId) + '</td>' +
-            '<td class="num">' + num(r.finalScore, 3) + '</td><td class="num">' + num(r.baseScore, 3) + '</td>' +
+            '<td class="num">' + pct(r.chance) + '</td><td class="num">' + num(r.finalScore, 3) + '</td><td class="num">' + num(r.baseScore, 3) + '</td>' +
             '<td class="num">' + num(r.expertiseScore, 3) + '</td><td class="num">' + num(r.confidence, 2) + '</td>' +
             '<td class="num">' + pct(r.load) + '</td><td class="num">' + r.executions + '</td><td>' + esc(r.trend) + '</td></tr>';
         }).join('') + '</tbody></table>';

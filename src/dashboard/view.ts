@@ -11,7 +11,8 @@ import type {
   LearningProfile,
   ProfileRecord,
 } from '../domain/index.js';
-import { expertiseFromState, inFlightCount, rankAgents } from '../domain/index.js';
+import type { Policy } from '../domain/index.js';
+import { actionProbabilities, expertiseFromState, inFlightCount, rankAgents } from '../domain/index.js';
 
 /** Newest-first lists are cut to this length: the page shows the latest, never the whole history. */
 export const FEED_LIMIT = 50;
@@ -194,6 +195,8 @@ export interface AgentView {
 
 export interface RankingRow {
   agentId: string;
+  /** P(the policy picks this agent for a task of this type now), over the alive agents with a free slot. */
+  chance: number;
   finalScore: number;
   baseScore: number;
   expertiseScore: number;
@@ -210,6 +213,8 @@ export interface CurveView {
 
 export interface TaskTypeView {
   taskType: string;
+  /** The policy whose choice probabilities order the ranking. */
+  policy: string;
   ranking: RankingRow[];
   curves: CurveView[];
 }
@@ -235,7 +240,12 @@ export interface DashboardView {
 }
 
 /** What the page draws, as of `now`: rankings and curves are recomputed from the profiles' incremental state. */
-export function dashboardView(state: DashboardState, now: Date, heartbeatTimeoutMs: number): DashboardView {
+export function dashboardView(
+  state: DashboardState,
+  now: Date,
+  heartbeatTimeoutMs: number,
+  policy: Policy,
+): DashboardView {
   const agents = [...state.agents.values()]
     .sort((a, b) => a.agentId.localeCompare(b.agentId))
     .map((a): AgentView => {
@@ -257,8 +267,9 @@ export function dashboardView(state: DashboardState, now: Date, heartbeatTimeout
   for (const record of state.profiles.values()) {
     const expertise = expertiseOf(record, now);
     if (!expertise) continue; // a cache entry the dashboard cannot read is left out, not a crash of every view
-    const profile = profiles.get(record.agentId) ?? { agentId: record.agentId, expertise: {} };
+    const profile = profiles.get(record.agentId) ?? { agentId: record.agentId, expertise: {}, states: {} };
     profile.expertise[expertise.taskType] = expertise;
+    profile.states![expertise.taskType] = record.state; // what a policy learns from, as in the worker
     profiles.set(record.agentId, profile);
     const o = overall.get(record.agentId) ?? { successes: 0, executions: 0 };
     o.successes += expertise.successRate * expertise.windowSize;
@@ -281,12 +292,21 @@ export function dashboardView(state: DashboardState, now: Date, heartbeatTimeout
             agentId: a.agentId,
             successRate: o && o.executions > 0 ? o.successes / o.executions : PRIOR_SUCCESS_RATE,
             load: Math.min(1, a.inFlight / a.maxConcurrent),
+            maxConcurrent: a.maxConcurrent,
+            inFlight: a.inFlight,
           };
         });
-      const ranking = rankAgents(candidates, taskType, profiles).map((s) => {
+      // The ranking as the policy sees it: its choice probabilities (exact, no sampling), then the seed score.
+      const chances = actionProbabilities(policy, { taskType, candidates, profiles, now });
+      const chanceOf = (agentId: string) => chances.get(agentId) ?? 0;
+      const scored = rankAgents(candidates, taskType, profiles).sort(
+        (a, b) => chanceOf(b.agentId) - chanceOf(a.agentId),
+      );
+      const ranking = scored.map((s) => {
         const e = profiles.get(s.agentId)?.expertise[taskType];
         return {
           agentId: s.agentId,
+          chance: chanceOf(s.agentId),
           finalScore: s.finalScore,
           baseScore: s.baseScore,
           expertiseScore: s.expertiseScore,
@@ -304,7 +324,7 @@ export function dashboardView(state: DashboardState, now: Date, heartbeatTimeout
           agentId: c.agentId,
           points: c.curve.map((p) => ({ day: p.day, successRate: p.successRate, executions: p.executions })),
         }));
-      return { taskType, ranking, curves };
+      return { taskType, policy: policy.name, ranking, curves };
     }),
     decisions: state.decisions,
     results: state.results,

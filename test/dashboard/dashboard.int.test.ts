@@ -125,6 +125,15 @@ describe('the dashboard in a browser', () => {
     }
     const first = review.locator('tbody tr').first();
     expect(await first.getAttribute('data-agent-id')).toBe('reviewer-a');
+    // Ordered by the policy's own pick probability, which the table shows next to the seed score.
+    expect(await review.locator('thead').innerText()).toMatch(/thompson P\(pick\)/);
+    const chances = (await review.locator('tbody tr td:nth-child(3)').allInnerTexts()).map((t) =>
+      Number(t.replace('%', '')),
+    );
+    expect(chances.length).toBeGreaterThanOrEqual(2);
+    expect(chances).toEqual([...chances].sort((a, b) => b - a));
+    expect(chances[0]).toBeGreaterThan(0);
+    expect(chances.reduce((a, b) => a + b, 0)).toBeCloseTo(100, 0);
   });
 
   it('shows a decision within seconds of a published task, with its reasoning and policy', async () => {

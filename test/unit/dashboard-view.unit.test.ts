@@ -2,9 +2,15 @@ import { describe, expect, it } from '@jest/globals';
 import type { DeadLetterRecord } from '../../src/bus/dead-letter-record.js';
 import { applyEvent, dashboardView, emptyState, FEED_LIMIT } from '../../src/dashboard/view.js';
 import type { AgentRegistration, Assignment, ExecutionData } from '../../src/domain/index.js';
-import { applyExecution, createExpertiseState, toProfileRecord } from '../../src/domain/index.js';
+import {
+  applyExecution,
+  createExpertiseState,
+  createPolicy,
+  toProfileRecord,
+} from '../../src/domain/index.js';
 
 const NOW = new Date('2026-03-10T12:00:00Z');
+const SEED = createPolicy('seed');
 const DAY = 86_400_000;
 
 const agent = (
@@ -65,13 +71,13 @@ describe('dashboard view', () => {
       agentId: 'a',
       value: { agentId: 'a', inFlight: { t1: { at: NOW.toISOString(), deadline: NOW.toISOString() } } },
     });
-    const view = dashboardView(state, NOW, 30_000);
+    const view = dashboardView(state, NOW, 30_000, SEED);
     expect(view.agents.map((a) => [a.agentId, a.alive, a.inFlight, a.heartbeatAgeMs])).toEqual([
       ['a', true, 1, 1_000],
       ['b', false, 0, 60_000],
     ]);
     applyEvent(state, { kind: 'agent', agentId: 'a', value: null });
-    expect(dashboardView(state, NOW, 30_000).agents.map((a) => a.agentId)).toEqual(['b']);
+    expect(dashboardView(state, NOW, 30_000, SEED).agents.map((a) => a.agentId)).toEqual(['b']);
   });
 
   it('ranks the alive agents with the policy formula and draws one curve point per day', () => {
@@ -89,7 +95,7 @@ describe('dashboard view', () => {
       key: 'dead.review',
       value: profile('dead', [true, true, true, true]),
     });
-    const [review] = dashboardView(state, NOW, 30_000).taskTypes;
+    const [review] = dashboardView(state, NOW, 30_000, SEED).taskTypes;
     expect(review?.taskType).toBe('review');
     // The gone agent has the best history but is not a candidate.
     expect(review?.ranking.map((r) => r.agentId)).toEqual(['good', 'poor']);
@@ -101,6 +107,28 @@ describe('dashboard view', () => {
     ]);
   });
 
+  it("orders the ranking by the policy's own choice probabilities: Thompson gives a newcomer a chance", () => {
+    const state = emptyState();
+    for (const id of ['good', 'poor', 'new'])
+      applyEvent(state, { kind: 'agent', agentId: id, value: agent(id, 0) });
+    applyEvent(state, { kind: 'profile', key: 'good.review', value: profile('good', Array(30).fill(true)) });
+    applyEvent(state, { kind: 'profile', key: 'poor.review', value: profile('poor', Array(30).fill(false)) });
+    const seed = dashboardView(state, NOW, 30_000, SEED).taskTypes[0]!;
+    const thompson = dashboardView(state, NOW, 30_000, createPolicy('thompson')).taskTypes[0]!;
+    expect(seed.policy).toBe('seed');
+    expect(thompson.policy).toBe('thompson');
+    // The seed formula is greedy: all on the best; Thompson spreads its probability, and tries the newcomer.
+    expect(seed.ranking[0]).toMatchObject({ agentId: 'good', chance: 1 });
+    expect(seed.ranking.slice(1).map((r) => r.chance)).toEqual([0, 0]);
+    const chance = new Map(thompson.ranking.map((r) => [r.agentId, r.chance]));
+    expect(thompson.ranking[0]!.agentId).toBe('good');
+    expect(chance.get('new')).toBeGreaterThan(0.01);
+    expect(chance.get('new')).toBeGreaterThan(chance.get('poor')!);
+    expect([...chance.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 2);
+    const order = thompson.ranking.map((r) => r.chance);
+    expect(order).toEqual([...order].sort((a, b) => b - a));
+  });
+
   it('leaves out a profile entry it cannot read instead of failing every view', () => {
     const state = emptyState();
     applyEvent(state, { kind: 'agent', agentId: 'good', value: agent('good', 0) });
@@ -108,7 +136,7 @@ describe('dashboard view', () => {
     // A cache entry without the fields the dashboard reads (written by hand, or by an older version).
     const broken = { note: 'not a profile' } as unknown as ReturnType<typeof profile>;
     applyEvent(state, { kind: 'profile', key: 'good.coding', value: broken });
-    const view = dashboardView(state, NOW, 30_000);
+    const view = dashboardView(state, NOW, 30_000, SEED);
     expect(view.taskTypes.map((t) => t.taskType)).toEqual(['review']);
     expect(view.taskTypes[0]?.ranking.map((r) => r.agentId)).toEqual(['good']);
   });
@@ -140,7 +168,7 @@ describe('dashboard view', () => {
     });
     applyEvent(state, result('p', true));
     applyEvent(state, result('t53', false));
-    const view = dashboardView(state, NOW, 30_000);
+    const view = dashboardView(state, NOW, 30_000, SEED);
     expect(view.decisions).toHaveLength(FEED_LIMIT);
     expect(view.decisions[0]).toMatchObject({ taskId: 'p', propensity: 0.25 });
     expect(view.policies).toEqual([
@@ -164,7 +192,7 @@ describe('dashboard view', () => {
       kind: 'dead-letter',
       record: deadLetter(3, 'vapora.results.a', 'unassigned result'),
     });
-    const { deadLetters } = dashboardView(state, NOW, 30_000);
+    const { deadLetters } = dashboardView(state, NOW, 30_000, SEED);
     expect(deadLetters.total).toBe(3);
     expect(deadLetters.byOrigin).toEqual([
       { origin: 'vapora.results.a', reason: 'unassigned result', count: 2 },
