@@ -82,24 +82,35 @@ export function createLearner(deps: LearnerDeps) {
       return deadLetter(UNASSIGNED_RESULT, decision.rejection.reason);
     }
     const evidence = evidenceOf(result, stored!.record, attempt, receivedAt, now);
-    const applied = await learn(evidence);
-    if (applied) countOutcome(deps.metrics, stored!.record, evidence);
+    const learned = await learn(evidence);
+    if (learned) countOutcome(deps.metrics, stored!.record, learned);
     await settleTask(result, stored!, attempt, now);
-    deps.metrics.results.inc({ outcome: applied ? 'recorded' : 'duplicate' });
-    log.debug({ success: evidence.success, attempt }, applied ? 'result learned' : 'duplicate result');
+    deps.metrics.results.inc({ outcome: learned ? 'recorded' : 'duplicate' });
+    log.debug(
+      { success: (learned ?? evidence).success, attempt },
+      learned ? 'result learned' : 'duplicate result',
+    );
     return ack();
   };
 
-  /** Records the evidence and counts it in the profile once; false when both had happened already. */
-  async function learn(evidence: ExecutionRecord): Promise<boolean> {
+  /**
+   * Records the evidence and counts it in the profile once. Returns what was counted, or undefined when both had
+   * happened already. When the KG already holds this key, the first write won there, and the profile counts that
+   * one too: two deliveries with the same key (a result and the timeout of its attempt, say) racing here then
+   * agree, so the profile always equals its rebuild from the KG.
+   */
+  async function learn(evidence: ExecutionRecord): Promise<ExecutionRecord | undefined> {
     const recorded = await deps.kg.recordExecution(evidence);
-    const alreadyApplied = recorded === 'existed' && (await deps.kg.isProfileApplied(evidence.executionId));
-    if (alreadyApplied) return false;
-    const applied = await deps.profiles.apply(evidence, clock());
+    let counted = evidence;
+    if (recorded === 'existed') {
+      if (await deps.kg.isProfileApplied(evidence.executionId)) return undefined;
+      counted = (await deps.kg.getExecution(evidence.executionId)) ?? evidence;
+    }
+    const applied = await deps.profiles.apply(counted, clock());
     deps.marks.add(evidence.executionId);
     // New to the KG, or new to the profile (a redelivery after a crash between the two): counted here. A repeat
     // that both had already (its mark not yet written) is a duplicate, in the metrics too.
-    return recorded === 'created' || applied;
+    return recorded === 'created' || applied ? counted : undefined;
   }
 
   /**
