@@ -138,7 +138,8 @@ export const EnvSchema = Type.Object({
     maximum: 7 * DAY_MS,
     ...worker({
       unit: 'ms',
-      description: 'how long a task may wait for an eligible agent before it is published as unassignable',
+      description:
+        'how long a task may wait with no live agent able to take it (a full one only delays it) before it is published as unassignable',
     }),
   }),
   USE_RECENCY: Type.Boolean({

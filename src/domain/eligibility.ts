@@ -26,16 +26,23 @@ export interface EligibleAgent extends AgentCandidate {
   inFlight: number;
 }
 
+export interface Ineligibility {
+  agentId: string;
+  why: string;
+  /** Only its free slots are missing: able to take the task once one frees up. */
+  busy?: true;
+}
+
 export interface EligibilityResult {
   eligible: EligibleAgent[];
-  rejected: { agentId: string; why: string }[];
+  rejected: Ineligibility[];
 }
 
 export function findEligibleAgents(input: EligibilityInput): EligibilityResult {
   const { task, taskType, now, heartbeatTimeoutMs } = input;
   const allowed = task.candidates ? new Set(task.candidates) : undefined;
   const eligible: EligibleAgent[] = [];
-  const rejected: { agentId: string; why: string }[] = [];
+  const rejected: Ineligibility[] = [];
   const sorted = [...input.agents].sort((a, b) =>
     a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0,
   );
@@ -43,6 +50,10 @@ export function findEligibleAgents(input: EligibilityInput): EligibilityResult {
     const why = ineligibility(agent);
     if (why) {
       rejected.push({ agentId: agent.agentId, why });
+      continue;
+    }
+    if (input.inFlight(agent.agentId) >= agent.maxConcurrent) {
+      rejected.push({ agentId: agent.agentId, why: `at capacity (${agent.maxConcurrent})`, busy: true });
       continue;
     }
     const inFlight = input.inFlight(agent.agentId);
@@ -66,7 +77,6 @@ export function findEligibleAgents(input: EligibilityInput): EligibilityResult {
     if (agent.taskTypes && agent.taskTypes.length > 0 && !agent.taskTypes.includes(taskType)) {
       return `does not take ${taskType}`;
     }
-    if (input.inFlight(agent.agentId) >= agent.maxConcurrent) return `at capacity (${agent.maxConcurrent})`;
     return undefined;
   }
 }

@@ -1,14 +1,14 @@
 /**
  * The assigner's "no eligible agent" path: wait with backoff while the task is younger than `unassignableAfterMs`
- * (measured from when it entered the stream, the same for every replica), then give it up: publish
- * vapora.tasks.unassignable and move the record to `unassignable`.
+ * (measured from when it entered the stream, the same for every replica) or while some live agent able to take it
+ * is only full; then give it up: publish vapora.tasks.unassignable and move the record to `unassignable`.
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { Outcome } from '../bus/outcome.js';
 import { ack, backoffMs, retry } from '../bus/outcome.js';
 import { Subjects } from '../bus/subjects.js';
-import type { TaskArrived, Unassignable } from '../domain/index.js';
+import type { Ineligibility, TaskArrived, Unassignable } from '../domain/index.js';
 import { decide } from '../domain/index.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { StoredTaskState, TaskStateService } from './task-state-service.js';
@@ -32,14 +32,18 @@ export function createGiveUp(
     msg: JsMsg,
     task: TaskArrived,
     taskType: string,
-    rejected: readonly { agentId: string; why: string }[],
+    rejected: readonly Ineligibility[],
     known: StoredTaskState | null,
     log: Logger,
   ): Promise<Outcome> {
     const now = clock();
     const seen = new Date(Math.floor(msg.info.timestampNanos / 1e6));
     const why = describeRejections(rejected);
-    if (now.getTime() - seen.getTime() < deps.unassignableAfterMs) {
+    // An agent able to take the task but full is backpressure: the task waits for a slot however long that takes
+    // (a backlog, or a capacity mirror catching up after an outage). Only a task no live agent could take is
+    // given up.
+    const someoneBusy = rejected.some((r) => r.busy === true);
+    if (someoneBusy || now.getTime() - seen.getTime() < deps.unassignableAfterMs) {
       return retry(Math.min(MAX_WAIT_RETRY_MS, backoffMs(msg.info.deliveryCount)), why);
     }
     const reason = `${why}; gave up after ${Math.round(deps.unassignableAfterMs / 1000)}s`;
@@ -67,7 +71,7 @@ export function createGiveUp(
   };
 }
 
-function describeRejections(rejected: readonly { agentId: string; why: string }[]): string {
+function describeRejections(rejected: readonly Ineligibility[]): string {
   if (rejected.length === 0) return 'no agent is registered';
   const listed = rejected
     .slice(0, 10)

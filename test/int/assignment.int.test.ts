@@ -144,6 +144,36 @@ describe('assigner', () => {
     expect(await assignments(env)).toHaveLength(0);
   });
 
+  it('keeps a task whose only able agent is full waiting past the maximum wait, then assigns it', async () => {
+    env = await startEnv();
+    await startWorker(env, { UNASSIGNABLE_AFTER_MS: '1000' });
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const ran: string[] = [];
+    await startTestAgent(
+      env,
+      'solo',
+      async (a) => {
+        ran.push(a.taskId);
+        if (a.taskId === 'first') await blocked;
+        return { success: true };
+      },
+      { maxConcurrent: 1 },
+    );
+    await publishTask(env, { taskId: 'first', title: 'Implement the export' });
+    await waitFor(() => ran.includes('first'), { what: 'the first task to run' });
+    await publishTask(env, { taskId: 'second', title: 'Implement the import' });
+    // Three times the maximum wait with the only able agent full: backpressure, not a reason to give up.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(await readStream(env, Streams.tasks, 'vapora.tasks.unassignable')).toHaveLength(0);
+    release();
+    await waitFor(() => ran.includes('second'), {
+      timeoutMs: 15_000,
+      what: 'the second task once a slot freed',
+    });
+    expect((await assignments(env)).map((a) => a.taskId).sort()).toEqual(['first', 'second']);
+  });
+
   it('never exceeds maxConcurrent with two worker replicas and a burst of tasks', async () => {
     env = await startEnv();
     await startWorker(env);
