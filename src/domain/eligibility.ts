@@ -52,11 +52,11 @@ export function findEligibleAgents(input: EligibilityInput): EligibilityResult {
       rejected.push({ agentId: agent.agentId, why });
       continue;
     }
-    if (input.inFlight(agent.agentId) >= agent.maxConcurrent) {
+    const inFlight = input.inFlight(agent.agentId);
+    if (inFlight >= agent.maxConcurrent) {
       rejected.push({ agentId: agent.agentId, why: `at capacity (${agent.maxConcurrent})`, busy: true });
       continue;
     }
-    const inFlight = input.inFlight(agent.agentId);
     eligible.push({
       agentId: agent.agentId,
       successRate: input.successRate(agent.agentId),

@@ -88,11 +88,12 @@ export async function confirmedEligibleFor(
 ): Promise<Eligibility> {
   const first = eligibleFor(deps, input);
   if (first.eligible.length > 0 || first.holder !== undefined) return first;
-  const full = registeredAgents(deps).filter((r) => deps.capacity.inFlight(r.agentId) >= r.maxConcurrent);
+  // The agents eligibility found able but full: only their capacity records can change the verdict.
+  const full = first.rejected.filter((r) => r.busy === true).map((r) => r.agentId);
   if (full.length === 0) return first;
-  const before = full.map((r) => deps.stores.capacity.known(r.agentId).revision);
-  await Promise.all(full.map((r) => deps.stores.capacity.refresh(r.agentId)));
-  const moved = full.some((r, i) => deps.stores.capacity.known(r.agentId).revision !== before[i]);
+  const before = full.map((agentId) => deps.stores.capacity.known(agentId).revision);
+  await Promise.all(full.map((agentId) => deps.stores.capacity.refresh(agentId)));
+  const moved = full.some((agentId, i) => deps.stores.capacity.known(agentId).revision !== before[i]);
   return moved ? eligibleFor(deps, input) : first;
 }
 
