@@ -12,7 +12,8 @@ import { ConsumerLoop } from '../src/bus/consumer-loop.js';
 import { casUpdate } from '../src/bus/kv-cas.js';
 import { ack } from '../src/bus/outcome.js';
 import { Consumers, Streams, Subjects } from '../src/bus/subjects.js';
-import type { ExecutionResult, LearningProfile, TaskArrived } from '../src/domain/index.js';
+import type { Assignment, ExecutionResult, LearningProfile, TaskArrived } from '../src/domain/index.js';
+import type { KnowledgeGraph } from '../src/kg/knowledge-graph.js';
 import { chooseAgent, computeExpertise, findEligibleAgents, rankAgents } from '../src/domain/index.js';
 import { measureSync, percentile, printTable } from './harness.js';
 import type { ResultRow } from './results.js';
@@ -104,6 +105,9 @@ async function workerAssignThroughput(env: BenchEnv): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   await worker.shutdown(5000);
   await kg.close();
+  await expectNoDeadLetters(env);
+  const { state } = await env.jsm.streams.info(Streams.assignments);
+  if (state.messages !== TASKS) throw new Error(`row 1: ${state.messages} assignments for ${TASKS} tasks`);
   return TASKS / seconds;
 }
 
@@ -140,21 +144,67 @@ async function rawKvCas(env: BenchEnv): Promise<number> {
   return RESULTS / seconds;
 }
 
+/**
+ * Row 2 times the learner on results for tasks this worker really assigned: since results are checked against the
+ * worker's task records (docs/trust.md), a result for a task it never assigned is dead-lettered as unassigned and
+ * would time the dead-letter path instead. Untimed: a worker assigns RESULTS tasks to 10 roomy agents and every
+ * assignment is read back; each holder's result is published. Timed: a fresh worker on the same KG drains them.
+ */
 async function workerIngestion(env: BenchEnv): Promise<number> {
   const agents = agentIds(10);
-  await pool(RESULTS, 64, (i) => {
-    const r = execution(i, agents);
+  await registerAgents(env, agents, RESULTS);
+  const kg = await memoryKg();
+  const assignments = await assignAll(env, kg, RESULTS);
+  await pool(assignments.length, 64, (i) => {
+    const a = assignments[i]!;
+    const r = { ...execution(i, agents), taskId: a.taskId, agentId: a.agentId, attempt: a.attempt };
     return env.js.publish(Subjects.result(r.agentId), JSON.stringify(r), { msgID: r.executionId });
   });
-  const kg = await memoryKg();
   const worker = await startBenchWorker(env, kg, CONCURRENCY);
   const started = performance.now();
   await worker.run();
   await waitUntil(() => consumerDrained(env, Streams.results, Consumers.learner), 20);
   const seconds = (performance.now() - started) / 1000;
   await worker.shutdown(5000);
+  await expectNoDeadLetters(env);
+  const pairs = new Set(assignments.map((a) => `${a.agentId}\u0000${a.taskType}`));
+  let learned = 0;
+  for (const pair of pairs) {
+    const [agentId, taskType] = pair.split('\u0000') as [string, string];
+    learned += await kg.countExecutions(agentId, taskType);
+  }
   await kg.close();
+  if (learned !== RESULTS) throw new Error(`row 2: the KG holds ${learned} executions, not ${RESULTS}`);
   return RESULTS / seconds;
+}
+
+/** Publishes `count` tasks, lets a worker assign them all, and returns the assignments (untimed set-up). */
+async function assignAll(env: BenchEnv, kg: KnowledgeGraph, count: number): Promise<Assignment[]> {
+  const assignments = new Map<string, Assignment>();
+  const sub = env.nc.subscribe(Subjects.allAssignments, {
+    callback: (_err, msg) => {
+      const a = msg.json<Assignment>();
+      assignments.set(a.taskId, a);
+    },
+  });
+  await env.nc.flush();
+  await pool(count, 64, (i) =>
+    env.js.publish(Subjects.taskArrived, JSON.stringify({ ...task(i), taskId: `ingest-${i}` }), {
+      msgID: `ingest-${i}`,
+    }),
+  );
+  const worker = await startBenchWorker(env, kg, CONCURRENCY);
+  await worker.run();
+  await waitUntil(() => assignments.size >= count, 20);
+  await worker.shutdown(5000);
+  sub.unsubscribe();
+  return [...assignments.values()];
+}
+
+/** A row that dead-lettered its input would time the wrong path: refuse to print it. */
+async function expectNoDeadLetters(env: BenchEnv): Promise<void> {
+  const { state } = await env.jsm.streams.info(Streams.deadLetters);
+  if (state.messages > 0) throw new Error(`the worker dead-lettered ${state.messages} bench message(s)`);
 }
 
 async function rawLatencyP99(env: BenchEnv): Promise<number> {
