@@ -3,13 +3,19 @@
  * the current value in order and writes the result with ONE compare-and-swap. Many small updates to one key (one
  * agent's capacity record receiving a burst of reservations) then cost one round trip per batch instead of one
  * per update, and a lost race with another replica retries the whole batch against the new value.
+ * Two hooks serve values that are costly to build: `initial` supplies the starting value of a key never written
+ * (read from elsewhere, e.g. a rebuild), and `finish` derives the expensive parts of a value once per write
+ * instead of once per operation.
  */
 import type { KV } from '@nats-io/kv';
 import type { CasOptions } from './kv-cas.js';
 import { casUpdate } from './kv-cas.js';
 
-/** One queued operation: given the value so far, the value after it (undefined: unchanged) and its result. */
-export type GroupOp<T, R> = (current: T | undefined) => { next: T | undefined; result: R };
+/**
+ * One queued operation: given the value so far, the value after it (undefined: unchanged) and its result.
+ * `created` is true when the key holds no value and this round writes the one `initial` supplied.
+ */
+export type GroupOp<T, R> = (current: T | undefined, created: boolean) => { next: T | undefined; result: R };
 
 interface Queued<T> {
   op: GroupOp<T, unknown>;
@@ -23,6 +29,10 @@ export interface GroupCommitOptions<T> {
   known?: (key: string) => { value: T | undefined; revision: number };
   /** Called with each value this replica wrote and its revision. */
   onWritten?: (key: string, value: T, revision: number) => void;
+  /** The starting value of a key that holds none; a value it returns is written even if no operation changes it. */
+  initial?: (key: string) => Promise<T | undefined>;
+  /** Applied once to a round's final value before it is written (operations may leave derived fields stale). */
+  finish?: (value: T) => T;
 }
 
 export class KvGroupCommit<T> {
@@ -64,20 +74,26 @@ export class KvGroupCommit<T> {
         const written = await casUpdate<T>(
           this.kv,
           key,
-          (current) => {
+          async (current) => {
             // Recomputed on every attempt: a conflict means the starting value changed.
             results = [];
             let value = current;
-            let changed = false;
+            let created = false;
+            if (value === undefined && this.options.initial) {
+              value = await this.options.initial(key);
+              created = value !== undefined;
+            }
+            let changed = created;
             for (const { op } of batch) {
-              const { next, result } = op(value);
+              const { next, result } = op(value, created);
               results.push(result);
               if (next !== undefined) {
                 value = next;
                 changed = true;
               }
             }
-            return changed ? value : undefined;
+            if (!changed || value === undefined) return undefined;
+            return this.options.finish ? this.options.finish(value) : value;
           },
           casOptions,
         );

@@ -1,12 +1,13 @@
 /**
  * Learning profiles as the worker sees them: read from the in-memory mirror of `vapora_profiles`, updated by
- * compare-and-swap. A missing cache entry for an agent with KG history is rebuilt from the KG (cold start).
+ * compare-and-swap. Updates of one profile are group-committed: the results that arrive while one write is in
+ * flight are folded into the next, one CAS and one derivation of the stored statistics per batch. A missing cache
+ * entry for an agent with KG history is rebuilt from the KG (cold start).
  */
 import type { KnowledgeGraph } from '../kg/knowledge-graph.js';
 import { rebuildExpertiseState } from '../kg/rebuild.js';
-import { KeyedMutex } from '../util/keyed-mutex.js';
 import { rebuildCachedProfile } from './profile-rebuild.js';
-import { casUpdate } from '../bus/kv-cas.js';
+import { KvGroupCommit } from '../bus/kv-group-commit.js';
 import { parseProfileKey, profileKey } from '../bus/subjects.js';
 import type { ExecutionResult, LearningProfile, ProfileRecord } from '../domain/index.js';
 import { applyExecution, toProfileRecord } from '../domain/index.js';
@@ -16,9 +17,9 @@ import type { Stores } from './stores.js';
 export const PRIOR_SUCCESS_RATE = 0.5;
 
 export class ProfileService {
+  /** This replica's profile writes, grouped per key (other replicas are handled by compare-and-swap). */
+  private readonly commits: KvGroupCommit<ProfileRecord>;
   /** agentId → taskType → { successRate, windowSize }, for the overall success rate in the base score. */
-  /** Serialises this replica's updates of one profile (other replicas are handled by compare-and-swap). */
-  private readonly mutex = new KeyedMutex();
   private readonly overall = new Map<string, Map<string, { successRate: number; windowSize: number }>>();
 
   constructor(
@@ -28,6 +29,14 @@ export class ProfileService {
   ) {
     for (const [key, record] of stores.profiles.entries()) this.index(key, record);
     stores.profiles.onChange((key, record) => this.index(key, record));
+    this.commits = new KvGroupCommit<ProfileRecord>(stores.profilesKv, {
+      onConflict: onCasConflict,
+      known: (key) => stores.profiles.known(key),
+      onWritten: (key, value, revision) => stores.profiles.put(key, value, revision),
+      initial: (key) => this.coldStart(key),
+      // Operations only fold executions into the state; the statistics are derived once, as of the last one.
+      finish: (value) => toProfileRecord(value.agentId, value.state, new Date(value.updatedAt)),
+    });
   }
 
   private index(key: string, record: ProfileRecord | undefined): void {
@@ -72,30 +81,25 @@ export class ProfileService {
 
   /**
    * Applies one execution (already recorded in the KG) to its profile. Idempotent: an execution the state
-   * already holds writes nothing. Returns whether a write happened.
+   * already holds writes nothing. Returns whether the execution was new to the stored profile.
    */
   apply(execution: ExecutionResult, now: Date): Promise<boolean> {
     const key = profileKey(execution.agentId, execution.taskType);
-    return this.mutex.run(key, () => this.applyUnlocked(key, execution, now));
+    return this.commits.run(key, (current, created) => {
+      if (!current) return { next: undefined, result: false };
+      const state = applyExecution(current.state, execution);
+      // A cold start's rebuild already holds this execution (the KG is written first): new to the store all the same.
+      if (state === current.state && !created) return { next: undefined, result: false };
+      return { next: { ...current, state, updatedAt: now.toISOString() }, result: true };
+    });
   }
 
-  private async applyUnlocked(key: string, execution: ExecutionResult, now: Date): Promise<boolean> {
-    const result = await casUpdate<ProfileRecord>(
-      this.stores.profilesKv,
-      key,
-      async (current) => {
-        if (!current) {
-          // Cold start: the KG already holds this execution (it is written first), so the rebuild includes it.
-          const state = await rebuildExpertiseState(this.kg, execution.agentId, execution.taskType);
-          return toProfileRecord(execution.agentId, applyExecution(state, execution), now);
-        }
-        const next = applyExecution(current.state, execution);
-        return next === current.state ? undefined : toProfileRecord(execution.agentId, next, now);
-      },
-      { onConflict: this.onCasConflict, known: this.stores.profiles.known(key) },
-    );
-    if (result.written && result.value) this.stores.profiles.put(key, result.value, result.revision);
-    return result.written;
+  /** A profile that was never stored: rebuilt from the KG, which already holds the executions being applied. */
+  private async coldStart(key: string): Promise<ProfileRecord | undefined> {
+    const parsed = parseProfileKey(key);
+    if (!parsed) return undefined;
+    const state = await rebuildExpertiseState(this.kg, parsed.agentId, parsed.taskType);
+    return toProfileRecord(parsed.agentId, state, new Date());
   }
 
   /** Recomputes one cached profile from the KG and writes it (CAS). */

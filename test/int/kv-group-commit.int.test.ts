@@ -81,6 +81,52 @@ describe('KvGroupCommit', () => {
     expect(await kv.get('untouched')).toBeNull();
   });
 
+  it('starts a key that holds nothing from `initial`, writes it even when no operation changes it, and says so', async () => {
+    let built = 0;
+    const commits = new KvGroupCommit<Counter>(kv, {
+      initial: () => {
+        built += 1;
+        return Promise.resolve({ n: 10, seen: [] });
+      },
+    });
+    const created = await commits.run('from-initial', (_current, isNew) => ({
+      next: undefined,
+      result: isNew,
+    }));
+    expect(created).toBe(true);
+    const first = (await kv.get('from-initial'))!;
+    expect(first.json<Counter>()).toEqual({ n: 10, seen: [] });
+    // The key now holds a value: `initial` is not asked again, and a no-op writes nothing.
+    const again = await commits.run('from-initial', (_current, isNew) => ({
+      next: undefined,
+      result: isNew,
+    }));
+    expect(again).toBe(false);
+    expect(built).toBe(1);
+    expect((await kv.get('from-initial'))!.revision).toBe(first.revision);
+  });
+
+  it('applies `finish` once per write, after every queued operation of the round', async () => {
+    let finished = 0;
+    let writes = 0;
+    const commits = new KvGroupCommit<Counter>(kv, {
+      onWritten: () => (writes += 1),
+      // A derived field: seen sorted and capped, as a costly statistic would be, recomputed per write.
+      finish: (value) => {
+        finished += 1;
+        return { n: value.n, seen: [...value.seen].sort((a, b) => b - a).slice(0, 3) };
+      },
+    });
+    await Promise.all(Array.from({ length: 30 }, (_, i) => commits.run('finished', increment(i))));
+    const stored = (await kv.get('finished'))!.json<Counter>();
+    expect(stored.n).toBe(30);
+    expect(finished).toBe(writes);
+    expect(finished).toBeLessThan(30);
+    // Each round starts from the previous round's finished value, so the cap holds across rounds too.
+    expect(stored.seen.length).toBeLessThanOrEqual(3);
+    expect(stored.seen[0]).toBe(29);
+  });
+
   it('does not trust "nothing to do" decided on a stale mirror: it reads and decides again', async () => {
     await kv.put('mirror', JSON.stringify({ n: 5, seen: [] }));
     // The mirror has not seen the write yet: it believes the key is absent.

@@ -1,4 +1,5 @@
 /** The learner against a real nats-server and embedded SurrealDB: exactly-once effect, DLQ, rebuild. */
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Buckets, Streams, profileKey } from '../../src/bus/subjects.js';
 import { DlqHeaders } from '../../src/bus/dead-letter.js';
@@ -184,6 +185,32 @@ describe('learner', () => {
     );
     const handled = async (port: number) => metric(port, 'vapora_results_total');
     expect((await handled(portA)) + (await handled(portB))).toBe(total + 1);
+  });
+
+  it('folds a burst of results for one profile into fewer writes than results, and counts each once', async () => {
+    env = await startEnv();
+    const kg = await memoryKg(env);
+    const total = 60;
+    // Published before the worker starts, so its consumer pulls them in batches: a burst on one profile key.
+    for (let i = 0; i < total; i += 1)
+      await publishResult(env, result({ agentId: 'burst', executionId: `burst-${i}`, success: i % 4 !== 0 }));
+    const port = await freePort();
+    await startWorker(env, { HTTP_PORT: String(port), WORKER_CONCURRENCY: '16' }, { kg });
+    const record = await waitFor(
+      async () => {
+        const p = await profile(env!, 'burst');
+        return p?.totalExecutions === total ? p : undefined;
+      },
+      { timeoutMs: 30_000, what: `${total} executions in the profile` },
+    );
+    expect(record.successRate).toBeCloseTo(45 / 60, 9);
+    expect(record.state.window).toHaveLength(total);
+    expect(await metric(port, 'vapora_results_total', { outcome: 'recorded' })).toBe(total);
+    // The bucket holds this one key only: its stream's last sequence is the number of profile writes.
+    const jsm = await jetstreamManager(env.nc);
+    const writes = (await jsm.streams.info(`KV_${Buckets.profiles}`)).state.last_seq;
+    expect(writes).toBeGreaterThan(0);
+    expect(writes).toBeLessThan(total);
   });
 
   it('rejects a spoofed result whose payload agentId differs from its subject', async () => {
