@@ -53,6 +53,17 @@ describe('reserve', () => {
   it('treats a task id like "constructor" as an ordinary key, not as an inherited property', () => {
     expect(reserve(holding(), 'a1', 'constructor', 1, NOW, TIMEOUT_MS).kind).toBe('reserved');
   });
+
+  it('keeps a task id "__proto__" as a reservation of its own, through reserve, JSON and release', () => {
+    const record = holding('t1', '__proto__', 't2');
+    expect(inFlightCount(record)).toBe(3);
+    const stored = JSON.parse(JSON.stringify(record)) as CapacityRecord;
+    expect(Object.keys(stored.inFlight).sort()).toEqual(['__proto__', 't1', 't2']);
+    expect(reserve(stored, 'a1', '__proto__', 5, NOW, TIMEOUT_MS)).toEqual({ kind: 'already-reserved' });
+    const released = release(stored, '__proto__')!;
+    expect(Object.keys(released.inFlight).sort()).toEqual(['t1', 't2']);
+    expect(Object.keys(release(released, 't1')!.inFlight)).toEqual(['t2']);
+  });
 });
 
 describe('release', () => {
