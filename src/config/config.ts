@@ -48,7 +48,7 @@ export interface WorkerConfig {
   unassignableAfterMs: number;
   /** USE_RECENCY: rank on the recency-weighted success rate (deprecated: POLICY=seed-recency). */
   useRecency: boolean;
-  /** POLICY, or POLICY_SPLIT, with POLICY_BUDGET_CENTS_PER_TASK: which policy decides which task. */
+  /** POLICY, or POLICY_SPLIT, with POLICY_BUDGET_CENTS_PER_TASK and POLICY_EPSILON: which policy decides which task. */
   policy: PolicyPlan;
   /** STREAM_REPLICAS: replicas for streams and buckets created at start (3 in a production cluster). */
   streamReplicas: number;
@@ -99,6 +99,7 @@ export function loadWorkerConfig(env: EnvSource = process.env): Readonly<WorkerC
     ...(v.POLICY_BUDGET_CENTS_PER_TASK === undefined
       ? {}
       : { POLICY_BUDGET_CENTS_PER_TASK: v.POLICY_BUDGET_CENTS_PER_TASK }),
+    ...(v.POLICY_EPSILON === undefined ? {} : { POLICY_EPSILON: v.POLICY_EPSILON }),
   });
   if (!plan.ok) throw configError(plan.problems);
   return deepFreeze({

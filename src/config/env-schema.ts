@@ -166,6 +166,12 @@ export const EnvSchema = Type.Object({
       description: 'mean spend per task (cents, > 0) that `cost-aware` paces to; required by it',
     }),
   ),
+  POLICY_EPSILON: optionalString(
+    worker({
+      description:
+        'share of decisions `thompson` and `cost-aware` make uniformly at random, [0, 1) (default 0); gives every candidate the propensity `replay` of other policies needs',
+    }),
+  ),
   STREAM_REPLICAS: Type.Integer({
     default: 1,
     minimum: 1,

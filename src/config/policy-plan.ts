@@ -2,7 +2,8 @@
  * Which decision policy decides which task: one policy (POLICY), or an A/B split (POLICY_SPLIT) where each task goes
  * to one policy by a hash of its taskId. Parsed and checked once at start: every policy named is created here, so an
  * unknown name or a missing option (cost-aware without POLICY_BUDGET_CENTS_PER_TASK) stops the worker before it
- * takes any task, with the variable named.
+ * takes any task, with the variable named. POLICY_EPSILON sets the uniform-exploration share of the policies that
+ * have one (thompson, cost-aware).
  */
 import type { ConfigProblem } from './env-parse.js';
 import { createPolicy, isPolicyError } from '../domain/policy/index.js';
@@ -16,7 +17,7 @@ export interface PolicyArm {
 export interface PolicyPlan {
   /** One arm (POLICY) or several (POLICY_SPLIT), in the order given. */
   arms: readonly PolicyArm[];
-  /** Options per policy name (cost-aware: budgetCentsPerTask). */
+  /** Options per policy name (cost-aware: budgetCentsPerTask; thompson and cost-aware: epsilon). */
   options: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
@@ -26,8 +27,12 @@ export interface PolicyEnv {
   policySet: boolean;
   POLICY_SPLIT?: string;
   POLICY_BUDGET_CENTS_PER_TASK?: string;
+  POLICY_EPSILON?: string;
   USE_RECENCY: boolean;
 }
+
+/** The policies that take `epsilon` (a share of uniformly random decisions). */
+const EXPLORING_POLICIES = ['thompson', 'cost-aware'] as const;
 
 export type PlanResult = { ok: true; plan: PolicyPlan } | { ok: false; problems: ConfigProblem[] };
 
@@ -44,6 +49,17 @@ export function policyPlanOf(env: PolicyEnv): PlanResult {
         message: `POLICY_BUDGET_CENTS_PER_TASK=${JSON.stringify(budget)} must be a number greater than 0`,
       });
     else options['cost-aware'] = { budgetCentsPerTask: cents };
+  }
+  const epsilonText = env.POLICY_EPSILON;
+  if (epsilonText !== undefined) {
+    const epsilon = Number(epsilonText);
+    if (!(epsilonText.trim() !== '' && Number.isFinite(epsilon) && epsilon >= 0 && epsilon < 1))
+      problems.push({
+        variable: 'POLICY_EPSILON',
+        value: epsilonText,
+        message: `POLICY_EPSILON=${JSON.stringify(epsilonText)} must be a number in [0, 1), e.g. 0.05`,
+      });
+    else for (const name of EXPLORING_POLICIES) options[name] = { ...options[name], epsilon };
   }
 
   let arms: PolicyArm[];

@@ -119,4 +119,35 @@ describe('decision policies in the worker', () => {
     expect(decisions).toHaveLength(n);
     for (const d of decisions) expect(d.policy).toBe(router.policyFor(d.taskId).name);
   });
+
+  it('explores uniformly with POLICY_EPSILON: a failing agent keeps a share of tasks and the propensity floor', async () => {
+    env = await startEnv();
+    const kg = await memoryKg(env);
+    const port = await freePort();
+    // ε = 0.8 over two agents: every pick has propensity ≥ 0.4, and the failing agent gets about 40% of tasks even
+    // once the policy has learned it fails (without ε, Thompson sampling gives it almost none by then).
+    await startWorker(env, { POLICY: 'thompson', POLICY_EPSILON: '0.8', HTTP_PORT: String(port) }, { kg });
+    await startTestAgent(env, 'good', async () => ({ success: true }), { maxConcurrent: 4 });
+    await startTestAgent(env, 'bad', async () => ({ success: false }), { maxConcurrent: 4 });
+    const n = 40;
+    // One at a time, each learned before the next is decided.
+    for (let i = 0; i < n; i += 1) {
+      await publishTask(env, { taskId: `e-${i}`, title: 'Implement the parser' });
+      await waitFor(
+        async () => (await metric(port, 'vapora_results_total', { outcome: 'recorded' })) === i + 1,
+        {
+          what: `result ${i + 1} learned`,
+        },
+      );
+    }
+    const published = await assignmentsOf(env, n);
+    for (const a of published) {
+      expect(a.policy).toBe('thompson');
+      expect(a.propensity).toBeGreaterThanOrEqual(0.4 - 1e-9);
+    }
+    const late = published.filter((a) => Number(a.taskId.slice(2)) >= n / 2);
+    expect(late).toHaveLength(n / 2);
+    // 20 picks with P(bad) ≥ 0.4: fewer than 3 has probability below 0.4%.
+    expect(late.filter((a) => a.agentId === 'bad').length).toBeGreaterThanOrEqual(3);
+  });
 });

@@ -52,6 +52,25 @@ describe('policy configuration', () => {
     const plan = loadWorkerConfig({ POLICY: 'cost-aware', POLICY_BUDGET_CENTS_PER_TASK: '2.5' }).policy;
     expect(plan.options['cost-aware']).toEqual({ budgetCentsPerTask: 2.5 });
   });
+
+  it('gives POLICY_EPSILON to the policies that explore uniformly, as a number in [0, 1)', () => {
+    const plan = loadWorkerConfig({
+      POLICY_SPLIT: 'thompson:50,cost-aware:25,seed:25',
+      POLICY_BUDGET_CENTS_PER_TASK: '3',
+      POLICY_EPSILON: '0.05',
+    }).policy;
+    expect(plan.options['thompson']).toEqual({ epsilon: 0.05 });
+    expect(plan.options['cost-aware']).toEqual({ budgetCentsPerTask: 3, epsilon: 0.05 });
+    expect(plan.options['seed']).toBeUndefined();
+    const router = new PolicyRouter(plan);
+    const thompson = router.policyFor(
+      Array.from({ length: 100 }, (_, i) => `t-${i}`).find((id) => router.policyFor(id).name === 'thompson')!,
+    );
+    expect(thompson.name).toBe('thompson');
+    for (const bad of ['1', '-0.1', 'often'])
+      expect(problemOf({ POLICY_EPSILON: bad })).toContain('POLICY_EPSILON');
+    expect(problemOf({ POLICY_EPSILON: '1' })).toContain('must be a number in [0, 1)');
+  });
 });
 
 describe('PolicyRouter', () => {
