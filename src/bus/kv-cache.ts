@@ -9,6 +9,10 @@
  * every reconnect of the connection it is given and whenever its watch ends, and a periodic reconciliation
  * compares it with the bucket and resynchronises when they disagree. `current` is false from a disconnect (or
  * start) until the next snapshot is in: readiness and the reassigner look at it.
+ *
+ * Entries are decoded on first read, not on arrival: a hot key (an agent's capacity record, written by every
+ * replica) may change many times between two reads, and an entry this replica wrote itself is already known as a
+ * value (`put`) whichever of the watch and the write's reply comes first.
  */
 import type { KV, KvEntry } from '@nats-io/kv';
 import { KvWatchInclude } from '@nats-io/kv';
@@ -17,8 +21,14 @@ import type { Logger } from 'pino';
 
 interface Slot<T> {
   revision: number;
+  /** The decoded value; undefined for a deleted key, or while `raw` is not decoded yet. */
   value: T | undefined;
+  /** A PUT entry not read since it arrived. */
+  raw?: KvEntry;
 }
+
+/** Whether the slot holds a value (decoded or not), as opposed to a deletion. */
+const holds = (slot: Slot<unknown>): boolean => slot.raw !== undefined || slot.value !== undefined;
 
 export interface KvCacheOptions {
   /** Resynchronise after each reconnect of this connection (and mark the mirror not current while cut off). */
@@ -36,7 +46,7 @@ export class KvCache<T> {
   private readonly slots = new Map<string, Slot<T>>();
   private watcher: Awaited<ReturnType<KV['watch']>> | undefined;
   private watching: Promise<void> | undefined;
-  private readonly listeners = new Set<(key: string, value: T | undefined) => void>();
+  private readonly listeners = new Set<(key: string) => void>();
   private stopped = false;
   private isCurrent = false;
   private lastSync = 0;
@@ -149,7 +159,7 @@ export class KvCache<T> {
       }
     }
     for (const [key, slot] of this.slots) {
-      if (slot.value !== undefined && !seen.entries.has(key) && slot.revision <= seen.lastSeq) diverged += 1;
+      if (holds(slot) && !seen.entries.has(key) && slot.revision <= seen.lastSeq) diverged += 1;
     }
     this.applySnapshot(seen);
     if (diverged > 0) {
@@ -163,15 +173,12 @@ export class KvCache<T> {
   apply(entry: KvEntry): void {
     const current = this.slots.get(entry.key);
     if (current && current.revision >= entry.revision) return;
-    let value: T | undefined;
-    if (entry.operation === 'PUT') {
-      try {
-        value = this.decode(entry);
-      } catch (err) {
-        this.log.warn({ err, key: entry.key }, 'ignoring undecodable KV entry');
-      }
-    }
-    this.set(entry.key, { revision: entry.revision, value });
+    this.set(
+      entry.key,
+      entry.operation === 'PUT'
+        ? { revision: entry.revision, value: undefined, raw: entry }
+        : { revision: entry.revision, value: undefined },
+    );
   }
 
   /**
@@ -183,40 +190,45 @@ export class KvCache<T> {
     if (entry) {
       this.slots.delete(key);
       this.apply(entry);
-    } else if (this.slots.get(key)?.value !== undefined) {
+    } else if (this.slots.has(key) && holds(this.slots.get(key)!)) {
       this.set(key, { revision: 0, value: undefined });
     }
     return this.get(key);
   }
 
-  /** Records a value this replica just wrote at `revision`. */
+  /** Records a value this replica just wrote at `revision` (and spares decoding the watch's copy of it). */
   put(key: string, value: T, revision: number): void {
     const current = this.slots.get(key);
-    if (current && current.revision >= revision) return;
+    if (current && (current.revision > revision || (current.revision === revision && !current.raw))) return;
     this.set(key, { revision, value });
   }
 
   get(key: string): T | undefined {
-    return this.slots.get(key)?.value;
+    const slot = this.slots.get(key);
+    return slot ? this.valueOf(slot) : undefined;
   }
 
   /** Value and revision as last seen (revision 0: never seen), for a compare-and-swap without a read. */
   known(key: string): { value: T | undefined; revision: number } {
     const slot = this.slots.get(key);
-    return slot ? { value: slot.value, revision: slot.revision } : { value: undefined, revision: 0 };
+    return slot ? { value: this.valueOf(slot), revision: slot.revision } : { value: undefined, revision: 0 };
   }
 
   *entries(): IterableIterator<[string, T]> {
-    for (const [key, slot] of this.slots) if (slot.value !== undefined) yield [key, slot.value];
+    for (const [key, slot] of this.slots) {
+      const value = this.valueOf(slot);
+      if (value !== undefined) yield [key, value];
+    }
   }
 
   get size(): number {
     let count = 0;
-    for (const slot of this.slots.values()) if (slot.value !== undefined) count += 1;
+    for (const slot of this.slots.values()) if (this.valueOf(slot) !== undefined) count += 1;
     return count;
   }
 
-  onChange(listener: (key: string, value: T | undefined) => void): () => void {
+  /** Called with each key whose entry changed; `get` it to read the value (decoded then, once). */
+  onChange(listener: (key: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -237,7 +249,21 @@ export class KvCache<T> {
 
   private set(key: string, slot: Slot<T>): void {
     this.slots.set(key, slot);
-    for (const listener of this.listeners) listener(key, slot.value);
+    for (const listener of this.listeners) listener(key);
+  }
+
+  /** The slot's value, decoding its raw entry on first read (an undecodable one reads as absent). */
+  private valueOf(slot: Slot<T>): T | undefined {
+    const raw = slot.raw;
+    if (raw) {
+      slot.raw = undefined;
+      try {
+        slot.value = this.decode(raw);
+      } catch (err) {
+        this.log.warn({ err, key: raw.key, bucket: this.name }, 'ignoring undecodable KV entry');
+      }
+    }
+    return slot.value;
   }
 
   /** A new watch first (so nothing written during the read is missed), then the snapshot. */
@@ -266,7 +292,7 @@ export class KvCache<T> {
     }
     this.applySnapshot(seen);
     for (const [key, slot] of before) {
-      if (!this.slots.has(key) && slot.value !== undefined) this.set(key, { revision: 0, value: undefined });
+      if (!this.slots.has(key) && holds(slot)) this.set(key, { revision: 0, value: undefined });
     }
     this.isCurrent = true;
     this.lastSync = Date.now();
@@ -290,7 +316,7 @@ export class KvCache<T> {
   private applySnapshot(seen: { entries: Map<string, KvEntry>; lastSeq: number }): void {
     for (const entry of seen.entries.values()) this.apply(entry);
     for (const [key, slot] of [...this.slots]) {
-      if (slot.value !== undefined && !seen.entries.has(key) && slot.revision <= seen.lastSeq) {
+      if (holds(slot) && !seen.entries.has(key) && slot.revision <= seen.lastSeq) {
         this.set(key, { revision: seen.lastSeq, value: undefined });
       }
     }

@@ -19,18 +19,20 @@ export const PRIOR_SUCCESS_RATE = 0.5;
 export class ProfileService {
   /** This replica's profile writes, grouped per key (other replicas are handled by compare-and-swap). */
   private readonly commits: KvGroupCommit<ProfileRecord>;
-  /** agentId → taskType → { successRate, windowSize }, for the overall success rate in the base score. */
-  private readonly overall = new Map<string, Map<string, { successRate: number; windowSize: number }>>();
+  /** agentId → its profile keys seen in the mirror. */
+  private readonly keysByAgent = new Map<string, Set<string>>();
+  /** agentId → its overall success rate, until one of its profiles changes. */
+  private readonly overall = new Map<string, number>();
 
   constructor(
     private readonly stores: Stores,
     private readonly kg: KnowledgeGraph,
     private readonly onCasConflict: () => void = () => undefined,
   ) {
-    for (const [key, record] of stores.profiles.entries()) this.index(key, record);
-    stores.profiles.onChange((key, record) => this.index(key, record));
+    for (const [key] of stores.profiles.entries()) this.index(key);
+    stores.profiles.onChange((key) => this.index(key));
     this.commits = new KvGroupCommit<ProfileRecord>(stores.profilesKv, {
-      onConflict: onCasConflict,
+      onConflict: this.onCasConflict,
       known: (key) => stores.profiles.known(key),
       onWritten: (key, value, revision) => stores.profiles.put(key, value, revision),
       initial: (key) => this.coldStart(key),
@@ -39,25 +41,31 @@ export class ProfileService {
     });
   }
 
-  private index(key: string, record: ProfileRecord | undefined): void {
+  private index(key: string): void {
     const parsed = parseProfileKey(key);
     if (!parsed) return;
-    let byType = this.overall.get(parsed.agentId);
-    if (!byType) this.overall.set(parsed.agentId, (byType = new Map()));
-    if (record)
-      byType.set(parsed.taskType, { successRate: record.successRate, windowSize: record.windowSize });
-    else byType.delete(parsed.taskType);
+    let keys = this.keysByAgent.get(parsed.agentId);
+    if (!keys) this.keysByAgent.set(parsed.agentId, (keys = new Set()));
+    keys.add(key);
+    this.overall.delete(parsed.agentId);
   }
 
   /** Window-weighted success rate across the agent's task types; PRIOR_SUCCESS_RATE without history. */
   overallSuccessRate(agentId: string): number {
-    let successes = 0;
-    let executions = 0;
-    for (const { successRate, windowSize } of this.overall.get(agentId)?.values() ?? []) {
-      successes += successRate * windowSize;
-      executions += windowSize;
+    let rate = this.overall.get(agentId);
+    if (rate === undefined) {
+      let successes = 0;
+      let executions = 0;
+      for (const key of this.keysByAgent.get(agentId) ?? []) {
+        const record = this.stores.profiles.get(key);
+        if (!record) continue;
+        successes += record.successRate * record.windowSize;
+        executions += record.windowSize;
+      }
+      rate = executions > 0 ? successes / executions : PRIOR_SUCCESS_RATE;
+      this.overall.set(agentId, rate);
     }
-    return executions > 0 ? successes / executions : PRIOR_SUCCESS_RATE;
+    return rate;
   }
 
   /**

@@ -127,6 +127,51 @@ describe('KV mirrors', () => {
     await waitFor(() => cache.get('a2') === undefined, { what: 'the deleted key to leave the mirror' });
   });
 
+  it('decode an entry when it is read, not when it arrives, and never the copy of their own write', async () => {
+    env = await startEnv();
+    const kv = await bucket(env, Buckets.capacity);
+    let decoded = 0;
+    const changed: string[] = [];
+    const cache = new KvCache<CapacityRecord>(
+      kv,
+      (e) => {
+        decoded += 1;
+        return e.json<CapacityRecord>();
+      },
+      silent,
+      { reconcileMs: 0 },
+    );
+    cleanups.push(() => cache.stop());
+    await cache.start();
+    cache.onChange((key) => changed.push(key));
+    for (let i = 0; i < 20; i += 1)
+      await kv.put(
+        'a1',
+        JSON.stringify({ agentId: 'a1', inFlight: { [`t${i}`]: { at: 'x', deadline: 'y' } } }),
+      );
+    // Every version is announced (the watch delivers each write); reading none of them decodes none.
+    await waitFor(() => changed.filter((key) => key === 'a1').length === 20, {
+      what: 'twenty changes of a1',
+    });
+    expect(decoded).toBe(0);
+    expect(Object.keys(cache.get('a1')!.inFlight)).toEqual(['t19']);
+    expect(cache.get('a1')).toBe(cache.get('a1'));
+    expect(decoded).toBe(1);
+
+    // A value this replica wrote is known as written: the watch's copy of the same revision is not decoded.
+    const mine: CapacityRecord = { agentId: 'a2', inFlight: {} };
+    const written = await kv.put('a2', JSON.stringify(mine));
+    cache.put('a2', mine, written);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(cache.get('a2')).toBe(mine);
+    expect(cache.known('a2').revision).toBe(written);
+    expect(decoded).toBe(1);
+    // A deleted key reads as absent without a decode.
+    await kv.delete('a1');
+    await waitFor(() => cache.get('a1') === undefined, { what: 'the deletion in the mirror' });
+    expect(decoded).toBe(1);
+  });
+
   it('follow a bucket whose stream went back (a server that lost its last writes, a recreated bucket)', async () => {
     env = await startEnv();
     const nc = await ownConnection(env);
