@@ -421,11 +421,11 @@ describe(`chaos (CHAOS_SCALE=${CHAOS_SCALE})`, () => {
   });
 
   it('10. restart the nats-server while agents on plain JetStream clients (no SDK) hold assignments', async () => {
-    await scenario8();
+    await plainAgentsThroughNatsRestart();
   });
 });
 
-// --- 8 --------------------------------------------------------------------------------------------------------
+// --- 10 -------------------------------------------------------------------------------------------------------
 
 /**
  * The issue's starvation run: agents that read their consumer with plain JetStream clients and report on their
@@ -433,7 +433,7 @@ describe(`chaos (CHAOS_SCALE=${CHAOS_SCALE})`, () => {
  * completed; a capacity mirror stuck at "full" would leave tasks waiting with idle agents until they are given up
  * (UNASSIGNABLE_AFTER_MS, shortened here so that starvation shows as unassignable tasks within the run).
  */
-async function scenario8(): Promise<void> {
+async function plainAgentsThroughNatsRestart(): Promise<void> {
   const n = scaled(1_500);
   const outageMs = 2_000;
   const name = `10. nats-server kill -9 + restart, plain JetStream agents (${n} tasks)`;
