@@ -31,6 +31,8 @@ export interface Ineligibility {
   why: string;
   /** Only its free slots are missing: able to take the task once one frees up. */
   busy?: true;
+  /** Its slot limit, when busy. */
+  maxConcurrent?: number;
 }
 
 export interface EligibilityResult {
@@ -54,7 +56,12 @@ export function findEligibleAgents(input: EligibilityInput): EligibilityResult {
     }
     const inFlight = input.inFlight(agent.agentId);
     if (inFlight >= agent.maxConcurrent) {
-      rejected.push({ agentId: agent.agentId, why: `at capacity (${agent.maxConcurrent})`, busy: true });
+      rejected.push({
+        agentId: agent.agentId,
+        why: `at capacity (${agent.maxConcurrent})`,
+        busy: true,
+        maxConcurrent: agent.maxConcurrent,
+      });
       continue;
     }
     eligible.push({

@@ -6,6 +6,7 @@
  * - A redelivery after a crash resumes: it prefers the agent that already holds a reservation for the task, and
  *   when the record already exists it re-publishes that assignment under the same id (JetStream drops the copy).
  * - A task that was decided already (a duplicate, or a later replica losing the race) releases what it reserved.
+ * - Every able agent full: wait in-process for a slot (bounded), then retry with backoff.
  * - No eligible agent: retry with backoff until `unassignableAfterMs` after the task entered the stream, then give
  *   up (give-up.ts).
  */
@@ -13,9 +14,11 @@ import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { Outcome } from '../bus/outcome.js';
 import { ack, backoffMs, deadLetter, retry } from '../bus/outcome.js';
+import type { TaskArrived } from '../domain/index.js';
 import { TaskArrivedSchema, decode, extractTaskType } from '../domain/index.js';
 import { buildAssignment, publishAssignment } from './assignment-message.js';
 import type { CapacityService } from './capacity-service.js';
+import type { Choice } from './choose-and-reserve.js';
 import { chooseAndReserve, confirmedEligibleFor } from './choose-and-reserve.js';
 import { createGiveUp } from './give-up.js';
 import type { KnowledgeGraph } from '../kg/knowledge-graph.js';
@@ -57,6 +60,9 @@ const REPUBLISH_WITHIN_MS = 90_000;
 /** Longest pause between two looks for an agent with room. */
 const MAX_WAIT_RETRY_MS = 5_000;
 
+/** Longest a task waits in-process for a slot on a full fleet before it is handed back (it holds a handler). */
+export const HOLD_FOR_ROOM_MS = 2_000;
+
 export function createAssigner(deps: AssignerDeps) {
   const clock = deps.clock ?? (() => new Date());
   const giveUp = createGiveUp(deps, clock, (current, log) => settleDecided(current, log));
@@ -67,40 +73,16 @@ export function createAssigner(deps: AssignerDeps) {
     const task = decoded.value;
     const attempt = attemptOf(msg);
     const log = parentLog.child({ taskId: task.taskId, attempt });
-    const now = clock();
 
     // Attempt 1 is decided against "no record yet" (the KV create checks it); a reassignment reads the record.
     const known = attempt > 1 ? await deps.tasks.get(task.taskId) : null;
-    const arrived = await deps.tasks.execute(task.taskId, { type: 'arrive', attempt, at: now }, known);
+    const arrived = await deps.tasks.execute(task.taskId, { type: 'arrive', attempt, at: clock() }, known);
     if (!arrived.decision.ok) return settleDecided(arrived.state, log);
 
     const taskType = task.taskType ?? extractTaskType(task.title, task.description);
-    const redelivered = msg.info.deliveryCount > 1;
-    const eligibility = await confirmedEligibleFor(deps, {
-      task,
-      taskType,
-      record: known?.record ?? null,
-      now,
-      redelivered,
-    });
-    if (eligibility.eligible.length === 0 && eligibility.holder === undefined) {
-      return giveUp(msg, task, taskType, eligibility.rejected, known, log);
-    }
-    const timeoutMs = task.timeoutMs ?? deps.assignmentTimeoutMs;
-    const choice = await chooseAndReserve(deps, {
-      eligibility,
-      taskId: task.taskId,
-      taskType,
-      now,
-      timeoutMs,
-      log,
-    });
-    if (!choice) {
-      return retry(
-        Math.min(MAX_WAIT_RETRY_MS, backoffMs(msg.info.deliveryCount, MAX_WAIT_RETRY_MS, 50)),
-        'every candidate filled up',
-      );
-    }
+    const found = await findRoom(msg, task, taskType, known, log);
+    if (found.kind !== 'chosen') return found;
+    const { choice, now } = found;
 
     const assignment = buildAssignment(task, taskType, choice.decision, attempt, now);
     const command =
@@ -127,6 +109,56 @@ export function createAssigner(deps: AssignerDeps) {
     log.info({ agentId: choice.agentId, policy: assignment.policy, mode: choice.decision.mode }, 'assigned');
     return ack();
   };
+
+  /**
+   * Eligibility, then the policy's choice with its reservation. While every agent able to take the task is full,
+   * the task waits here for a slot, woken by capacity changes, for at most HOLD_FOR_ROOM_MS: a backlog then drains
+   * at the agents' pace instead of in waves of redeliveries. After that it is handed back with backoff, or given
+   * up when no live agent could take it.
+   */
+  async function findRoom(
+    msg: JsMsg,
+    task: TaskArrived,
+    taskType: string,
+    known: StoredTaskState | null,
+    log: Logger,
+  ): Promise<{ kind: 'chosen'; choice: Choice; now: Date } | Outcome> {
+    const holdUntil = Date.now() + HOLD_FOR_ROOM_MS;
+    for (;;) {
+      const now = clock();
+      const eligibility = await confirmedEligibleFor(deps, {
+        task,
+        taskType,
+        record: known?.record ?? null,
+        now,
+        redelivered: msg.info.deliveryCount > 1,
+      });
+      if (eligibility.eligible.length === 0 && eligibility.holder === undefined) {
+        const full = eligibility.rejected.flatMap((r) =>
+          r.busy && r.maxConcurrent !== undefined
+            ? [{ agentId: r.agentId, maxConcurrent: r.maxConcurrent }]
+            : [],
+        );
+        if (await deps.capacity.waitForRoom(full, holdUntil - Date.now())) continue;
+        return giveUp(msg, task, taskType, eligibility.rejected, known, log);
+      }
+      const timeoutMs = task.timeoutMs ?? deps.assignmentTimeoutMs;
+      const choice = await chooseAndReserve(deps, {
+        eligibility,
+        taskId: task.taskId,
+        taskType,
+        now,
+        timeoutMs,
+        log,
+      });
+      if (choice) return { kind: 'chosen', choice, now };
+      if (await deps.capacity.waitForRoom(eligibility.eligible, holdUntil - Date.now())) continue;
+      return retry(
+        Math.min(MAX_WAIT_RETRY_MS, backoffMs(msg.info.deliveryCount, MAX_WAIT_RETRY_MS, 50)),
+        'every candidate filled up',
+      );
+    }
+  }
 
   /**
    * The task was decided elsewhere (or earlier): ack. If the decision is recent, the delivery that made it may have

@@ -5,6 +5,8 @@
  * that ranks first costs one write per batch, not one per task.
  */
 import { KvGroupCommit } from '../bus/kv-group-commit.js';
+import type { RoomWanted } from '../util/room-waiters.js';
+import { RoomWaiters } from '../util/room-waiters.js';
 import type { CapacityRecord } from '../domain/index.js';
 import { inFlightCount, release, reserve } from '../domain/index.js';
 import type { Stores } from './stores.js';
@@ -18,6 +20,8 @@ export class CapacityService {
    * spread over agents instead of all picking the one that ranks first.
    */
   private readonly pending = new Map<string, number>();
+  /** Tasks waiting for a slot, woken by capacity changes seen in the mirror (this replica's and others'). */
+  private readonly room = new RoomWaiters((agentId) => this.inFlight(agentId));
 
   constructor(
     private readonly stores: Stores,
@@ -28,6 +32,15 @@ export class CapacityService {
       known: (agentId) => stores.capacity.known(agentId),
       onWritten: (agentId, value, revision) => stores.capacity.put(agentId, value, revision),
     });
+    stores.capacity.onChange((agentId) => this.room.notify(agentId));
+  }
+
+  /**
+   * Waits until one of these full agents may have a free slot (true), or for at most `timeoutMs` (false). A task
+   * that waits here instead of being handed back with a delay takes a slot as soon as it frees.
+   */
+  waitForRoom(wanted: readonly RoomWanted[], timeoutMs: number): Promise<boolean> {
+    return this.room.wait(wanted, timeoutMs);
   }
 
   /** Reservations held (per the mirror) plus those this replica is making right now. */

@@ -4,6 +4,7 @@ import type { Assignment, CapacityRecord, Unassignable } from '../../src/domain/
 import { inFlightCount } from '../../src/domain/index.js';
 import { Buckets, Streams } from '../../src/bus/subjects.js';
 import { waitFor } from '../support/wait-for.js';
+import { freePort, metric } from '../support/worker-metrics.js';
 import type { Env } from './harness.js';
 import {
   publishResult,
@@ -172,6 +173,34 @@ describe('assigner', () => {
       what: 'the second task once a slot freed',
     });
     expect((await assignments(env)).map((a) => a.taskId).sort()).toEqual(['first', 'second']);
+  });
+
+  it("drains a backlog larger than the fleet at the agents' pace: waiting tasks take each freed slot", async () => {
+    env = await startEnv();
+    const port = await freePort();
+    await startWorker(env, { HTTP_PORT: String(port) });
+    const ran: string[] = [];
+    await startTestAgent(
+      env,
+      'solo',
+      async (a) => {
+        ran.push(a.taskId);
+        await new Promise((r) => setTimeout(r, 30));
+        return { success: true };
+      },
+      { maxConcurrent: 1 },
+    );
+    const n = 30;
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        publishTask(env!, { taskId: `b-${i}`, title: 'Implement the export' }),
+      ),
+    );
+    await waitFor(() => ran.length === n, { timeoutMs: 60_000, what: `${n} tasks run` });
+    expect(new Set(ran).size).toBe(n);
+    // One slot, thirty tasks at once. Handed back with a delay each time the agent was full, every task would be
+    // redelivered several times (the delay doubles from 50 ms); waiting for the slot, almost none is.
+    expect(await metric(port, 'vapora_retries_total', { consumer: 'assigner' })).toBeLessThan(n / 3);
   });
 
   it('never exceeds maxConcurrent with two worker replicas and a burst of tasks', async () => {

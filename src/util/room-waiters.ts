@@ -1,0 +1,73 @@
+/**
+ * Tasks waiting in-process for a free slot on any of some agents, woken by the changes of those agents' capacity
+ * records instead of by a timer. On a change of agent A, as many waiters interested in A as A has free slots are
+ * woken, oldest first; each tries again, and one that finds no room waits again until its own deadline. A woken
+ * waiter's reservation is itself a change, so a burst of freed slots is taken up without waking every waiter for
+ * each slot.
+ */
+export interface RoomWanted {
+  agentId: string;
+  maxConcurrent: number;
+}
+
+interface Waiter {
+  limits: ReadonlyMap<string, number>;
+  wake: (woken: boolean) => void;
+}
+
+export class RoomWaiters {
+  private readonly waiting: Waiter[] = [];
+
+  /** @param inFlight the agent's reservations as this replica sees them (its own pending ones included). */
+  constructor(private readonly inFlight: (agentId: string) => number) {}
+
+  /** Resolves true when one of the agents may have room, false after `timeoutMs` (or at once when ≤ 0). */
+  wait(wanted: readonly RoomWanted[], timeoutMs: number): Promise<boolean> {
+    if (wanted.length === 0 || timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const waiter: Waiter = {
+        limits: new Map(wanted.map((w) => [w.agentId, w.maxConcurrent])),
+        wake: (woken) => {
+          clearTimeout(timer);
+          resolve(woken);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.remove(waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.waiting.push(waiter);
+      // A slot may have freed between the look that found none and this wait.
+      const roomy = wanted.find((w) => this.inFlight(w.agentId) < w.maxConcurrent);
+      if (roomy) this.notify(roomy.agentId);
+    });
+  }
+
+  /** The capacity record of `agentId` changed. */
+  notify(agentId: string): void {
+    let woken = 0;
+    for (let i = 0; i < this.waiting.length;) {
+      const waiter = this.waiting[i]!;
+      const limit = waiter.limits.get(agentId);
+      if (limit === undefined) {
+        i += 1;
+        continue;
+      }
+      // The waiters woken so far will each take a slot: only as many as are free.
+      if (this.inFlight(agentId) + woken >= limit) return;
+      this.waiting.splice(i, 1);
+      woken += 1;
+      waiter.wake(true);
+    }
+  }
+
+  /** How many tasks are waiting (for metrics and tests). */
+  get size(): number {
+    return this.waiting.length;
+  }
+
+  private remove(waiter: Waiter): void {
+    const index = this.waiting.indexOf(waiter);
+    if (index >= 0) this.waiting.splice(index, 1);
+  }
+}
