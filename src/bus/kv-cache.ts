@@ -27,6 +27,28 @@ interface Slot<T> {
   raw?: KvEntry;
 }
 
+/**
+ * A watch entry's payload is a view into the client's socket read buffer: kept undecoded, it would keep the whole
+ * buffer alive. The copy keeps only the payload.
+ */
+function detached(entry: KvEntry): KvEntry {
+  const value = entry.value.slice();
+  const text = (): string => new TextDecoder().decode(value);
+  return {
+    bucket: entry.bucket,
+    key: entry.key,
+    rawKey: entry.rawKey,
+    value,
+    created: entry.created,
+    revision: entry.revision,
+    ...(entry.delta === undefined ? {} : { delta: entry.delta }),
+    operation: entry.operation,
+    length: value.length,
+    string: text,
+    json: <J>(): J => JSON.parse(text()) as J,
+  };
+}
+
 /** Whether the slot holds a value (decoded or not), as opposed to a deletion. */
 const holds = (slot: Slot<unknown>): boolean => slot.raw !== undefined || slot.value !== undefined;
 
@@ -176,7 +198,7 @@ export class KvCache<T> {
     this.set(
       entry.key,
       entry.operation === 'PUT'
-        ? { revision: entry.revision, value: undefined, raw: entry }
+        ? { revision: entry.revision, value: undefined, raw: detached(entry) }
         : { revision: entry.revision, value: undefined },
     );
   }
@@ -199,7 +221,13 @@ export class KvCache<T> {
   /** Records a value this replica just wrote at `revision` (and spares decoding the watch's copy of it). */
   put(key: string, value: T, revision: number): void {
     const current = this.slots.get(key);
-    if (current && (current.revision > revision || (current.revision === revision && !current.raw))) return;
+    if (current && current.revision === revision && current.raw) {
+      // The watch's copy of this very write came first and was announced then: take the value, announce nothing.
+      current.raw = undefined;
+      current.value = value;
+      return;
+    }
+    if (current && current.revision >= revision) return;
     this.set(key, { revision, value });
   }
 

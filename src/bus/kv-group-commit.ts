@@ -11,11 +11,14 @@ import type { KV } from '@nats-io/kv';
 import type { CasOptions } from './kv-cas.js';
 import { casUpdate } from './kv-cas.js';
 
-/**
- * One queued operation: given the value so far, the value after it (undefined: unchanged) and its result.
- * `created` is true when the key holds no value and this round writes the one `initial` supplied.
- */
-export type GroupOp<T, R> = (current: T | undefined, created: boolean) => { next: T | undefined; result: R };
+/** One attempt at writing a batch: a new object per attempt, so operations can keep per-round notes (WeakMap). */
+export interface GroupRound {
+  /** The key holds no value and this round writes the one `initial` supplied. */
+  readonly created: boolean;
+}
+
+/** One queued operation: given the value so far, the value after it (undefined: unchanged) and its result. */
+export type GroupOp<T, R> = (current: T | undefined, round: GroupRound) => { next: T | undefined; result: R };
 
 interface Queued<T> {
   op: GroupOp<T, unknown>;
@@ -84,8 +87,9 @@ export class KvGroupCommit<T> {
               created = value !== undefined;
             }
             let changed = created;
+            const round: GroupRound = { created };
             for (const { op } of batch) {
-              const { next, result } = op(value, created);
+              const { next, result } = op(value, round);
               results.push(result);
               if (next !== undefined) {
                 value = next;

@@ -31,8 +31,9 @@ export interface PolicyEnv {
   USE_RECENCY: boolean;
 }
 
-/** The policies that take `epsilon` (a share of uniformly random decisions). */
-const EXPLORING_POLICIES = ['thompson', 'cost-aware'] as const;
+/** The policies that take `epsilon` (a share of uniformly random decisions), and its largest accepted value. */
+const EXPLORING_POLICIES: readonly string[] = ['thompson', 'cost-aware'];
+const MAX_EPSILON = 0.999;
 
 export type PlanResult = { ok: true; plan: PolicyPlan } | { ok: false; problems: ConfigProblem[] };
 
@@ -53,11 +54,11 @@ export function policyPlanOf(env: PolicyEnv): PlanResult {
   const epsilonText = env.POLICY_EPSILON;
   if (epsilonText !== undefined) {
     const epsilon = Number(epsilonText);
-    if (!(epsilonText.trim() !== '' && Number.isFinite(epsilon) && epsilon >= 0 && epsilon < 1))
+    if (!(epsilonText.trim() !== '' && Number.isFinite(epsilon) && epsilon >= 0 && epsilon <= MAX_EPSILON))
       problems.push({
         variable: 'POLICY_EPSILON',
         value: epsilonText,
-        message: `POLICY_EPSILON=${JSON.stringify(epsilonText)} must be a number in [0, 1), e.g. 0.05`,
+        message: `POLICY_EPSILON=${JSON.stringify(epsilonText)} must be a number from 0 to ${MAX_EPSILON}, e.g. 0.05`,
       });
     else for (const name of EXPLORING_POLICIES) options[name] = { ...options[name], epsilon };
   }
@@ -92,6 +93,12 @@ export function policyPlanOf(env: PolicyEnv): PlanResult {
       });
     }
   }
+  if (epsilonText !== undefined && !arms.some((arm) => EXPLORING_POLICIES.includes(arm.policy)))
+    problems.push({
+      variable: 'POLICY_EPSILON',
+      value: epsilonText,
+      message: `POLICY_EPSILON is set but no policy in ${variable} uses it (only ${EXPLORING_POLICIES.join(' and ')} do)`,
+    });
   return problems.length > 0 ? { ok: false, problems } : { ok: true, plan: { arms, options } };
 }
 

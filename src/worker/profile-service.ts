@@ -7,6 +7,7 @@
 import type { KnowledgeGraph } from '../kg/knowledge-graph.js';
 import { rebuildExpertiseState } from '../kg/rebuild.js';
 import { rebuildCachedProfile } from './profile-rebuild.js';
+import type { GroupRound } from '../bus/kv-group-commit.js';
 import { KvGroupCommit } from '../bus/kv-group-commit.js';
 import { parseProfileKey, profileKey } from '../bus/subjects.js';
 import type { ExecutionResult, LearningProfile, ProfileRecord } from '../domain/index.js';
@@ -19,6 +20,8 @@ export const PRIOR_SUCCESS_RATE = 0.5;
 export class ProfileService {
   /** This replica's profile writes, grouped per key (other replicas are handled by compare-and-swap). */
   private readonly commits: KvGroupCommit<ProfileRecord>;
+  /** Execution ids counted as new in a round that creates a profile. */
+  private readonly claimedInRound = new WeakMap<GroupRound, Set<string>>();
   /** agentId → its profile keys seen in the mirror. */
   private readonly keysByAgent = new Map<string, Set<string>>();
   /** agentId → its overall success rate, until one of its profiles changes. */
@@ -93,12 +96,20 @@ export class ProfileService {
    */
   apply(execution: ExecutionResult, now: Date): Promise<boolean> {
     const key = profileKey(execution.agentId, execution.taskType);
-    return this.commits.run(key, (current, created) => {
+    return this.commits.run(key, (current, round) => {
       if (!current) return { next: undefined, result: false };
       const state = applyExecution(current.state, execution);
-      // A cold start's rebuild already holds this execution (the KG is written first): new to the store all the same.
-      if (state === current.state && !created) return { next: undefined, result: false };
-      return { next: { ...current, state, updatedAt: now.toISOString() }, result: true };
+      if (!round.created) {
+        if (state === current.state) return { next: undefined, result: false };
+        return { next: { ...current, state, updatedAt: now.toISOString() }, result: true };
+      }
+      // The round creates the profile from a rebuild that already holds this execution (the KG is written first):
+      // new to the store, but only for the first copy of it in the round (a result and its timeout share an id).
+      let claimed = this.claimedInRound.get(round);
+      if (!claimed) this.claimedInRound.set(round, (claimed = new Set()));
+      const first = !claimed.has(execution.executionId);
+      claimed.add(execution.executionId);
+      return { next: { ...current, state, updatedAt: now.toISOString() }, result: first };
     });
   }
 

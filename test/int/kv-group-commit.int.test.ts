@@ -89,17 +89,17 @@ describe('KvGroupCommit', () => {
         return Promise.resolve({ n: 10, seen: [] });
       },
     });
-    const created = await commits.run('from-initial', (_current, isNew) => ({
+    const created = await commits.run('from-initial', (_current, round) => ({
       next: undefined,
-      result: isNew,
+      result: round.created,
     }));
     expect(created).toBe(true);
     const first = (await kv.get('from-initial'))!;
     expect(first.json<Counter>()).toEqual({ n: 10, seen: [] });
     // The key now holds a value: `initial` is not asked again, and a no-op writes nothing.
-    const again = await commits.run('from-initial', (_current, isNew) => ({
+    const again = await commits.run('from-initial', (_current, round) => ({
       next: undefined,
-      result: isNew,
+      result: round.created,
     }));
     expect(again).toBe(false);
     expect(built).toBe(1);

@@ -205,7 +205,14 @@ describe('learner', () => {
     );
     expect(record.successRate).toBeCloseTo(45 / 60, 9);
     expect(record.state.window).toHaveLength(total);
-    expect(await metric(port, 'vapora_results_total', { outcome: 'recorded' })).toBe(total);
+    // The metric counts a result after its task is settled, a moment after the profile write.
+    await waitFor(
+      async () => (await metric(port, 'vapora_results_total', { outcome: 'recorded' })) === total,
+      {
+        what: `${total} results counted as recorded`,
+      },
+    );
+    expect(await metric(port, 'vapora_results_total', { outcome: 'duplicate' })).toBe(0);
     // The bucket holds this one key only: its stream's last sequence is the number of profile writes.
     const jsm = await jetstreamManager(env.nc);
     const writes = (await jsm.streams.info(`KV_${Buckets.profiles}`)).state.last_seq;

@@ -158,14 +158,17 @@ describe('KV mirrors', () => {
     expect(cache.get('a1')).toBe(cache.get('a1'));
     expect(decoded).toBe(1);
 
-    // A value this replica wrote is known as written: the watch's copy of the same revision is not decoded.
+    // A value this replica wrote is known as written. Here the watch's copy of the write arrives first (announced
+    // then, undecoded); the write's own result then takes its place: no decode, no second announcement.
     const mine: CapacityRecord = { agentId: 'a2', inFlight: {} };
     const written = await kv.put('a2', JSON.stringify(mine));
+    await waitFor(() => changed.includes('a2'), { what: "the watch's copy of a2" });
+    const announced = changed.length;
     cache.put('a2', mine, written);
-    await new Promise((r) => setTimeout(r, 200));
     expect(cache.get('a2')).toBe(mine);
     expect(cache.known('a2').revision).toBe(written);
     expect(decoded).toBe(1);
+    expect(changed).toHaveLength(announced);
     // A deleted key reads as absent without a decode.
     await kv.delete('a1');
     await waitFor(() => cache.get('a1') === undefined, { what: 'the deletion in the mirror' });

@@ -67,9 +67,14 @@ describe('policy configuration', () => {
       Array.from({ length: 100 }, (_, i) => `t-${i}`).find((id) => router.policyFor(id).name === 'thompson')!,
     );
     expect(thompson.name).toBe('thompson');
-    for (const bad of ['1', '-0.1', 'often'])
+    for (const bad of ['1', '0.9995', '-0.1', 'often'])
       expect(problemOf({ POLICY_EPSILON: bad })).toContain('POLICY_EPSILON');
-    expect(problemOf({ POLICY_EPSILON: '1' })).toContain('must be a number in [0, 1)');
+    expect(problemOf({ POLICY_EPSILON: '0.9995' })).toContain('must be a number from 0 to 0.999');
+    expect(loadWorkerConfig({ POLICY_EPSILON: '0.999' }).policy.options['thompson']).toEqual({
+      epsilon: 0.999,
+    });
+    // Set where nothing would use it: said at start, not silently ignored.
+    expect(problemOf({ POLICY: 'seed', POLICY_EPSILON: '0.05' })).toContain('no policy in POLICY uses it');
   });
 });
 
