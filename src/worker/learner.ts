@@ -106,7 +106,11 @@ export function createLearner(deps: LearnerDeps) {
       if (await deps.kg.isProfileApplied(evidence.executionId)) return undefined;
       counted = (await deps.kg.getExecution(evidence.executionId)) ?? evidence;
     }
-    const applied = await deps.profiles.apply(counted, clock());
+    // A key the KG held already may be in the profile already, beyond what the profile's state remembers.
+    const applied =
+      recorded === 'existed'
+        ? await deps.profiles.applyRedelivered(counted, clock())
+        : await deps.profiles.apply(counted, clock());
     deps.marks.add(evidence.executionId);
     // New to the KG, or new to the profile (a redelivery after a crash between the two): counted here. A repeat
     // that both had already (its mark not yet written) is a duplicate, in the metrics too.

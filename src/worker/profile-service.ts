@@ -11,7 +11,7 @@ import type { GroupRound } from '../bus/kv-group-commit.js';
 import { KvGroupCommit } from '../bus/kv-group-commit.js';
 import { parseProfileKey, profileKey } from '../bus/subjects.js';
 import type { ExecutionResult, LearningProfile, ProfileRecord } from '../domain/index.js';
-import { applyExecution, toProfileRecord } from '../domain/index.js';
+import { applyExecution, hasApplied, toProfileRecord } from '../domain/index.js';
 import type { Stores } from './stores.js';
 
 /** Success rate assumed for an agent without any history, for the base score. */
@@ -98,19 +98,59 @@ export class ProfileService {
     const key = profileKey(execution.agentId, execution.taskType);
     return this.commits.run(key, (current, round) => {
       if (!current) return { next: undefined, result: false };
+      if (round.created) return this.createdWith(current, round, execution, now);
       const state = applyExecution(current.state, execution);
-      if (!round.created) {
-        if (state === current.state) return { next: undefined, result: false };
-        return { next: { ...current, state, updatedAt: now.toISOString() }, result: true };
-      }
-      // The round creates the profile from a rebuild that already holds this execution (the KG is written first):
-      // new to the store, but only for the first copy of it in the round (a result and its timeout share an id).
-      let claimed = this.claimedInRound.get(round);
-      if (!claimed) this.claimedInRound.set(round, (claimed = new Set()));
-      const first = !claimed.has(execution.executionId);
-      claimed.add(execution.executionId);
-      return { next: { ...current, state, updatedAt: now.toISOString() }, result: first };
+      if (state === current.state) return { next: undefined, result: false };
+      return { next: { ...current, state, updatedAt: now.toISOString() }, result: true };
     });
+  }
+
+  /**
+   * An operation of the round that creates the profile from a rebuild, which already holds this execution (the KG
+   * is written first): new to the store, but only for the first copy of it in the round (a result and its timeout
+   * share an id).
+   */
+  private createdWith(
+    current: ProfileRecord,
+    round: GroupRound,
+    execution: ExecutionResult,
+    now: Date,
+  ): { next: ProfileRecord; result: boolean } {
+    let claimed = this.claimedInRound.get(round);
+    if (!claimed) this.claimedInRound.set(round, (claimed = new Set()));
+    const first = !claimed.has(execution.executionId);
+    claimed.add(execution.executionId);
+    const state = applyExecution(current.state, execution);
+    return { next: { ...current, state, updatedAt: now.toISOString() }, result: first };
+  }
+
+  /**
+   * Applies an execution the KG already held and whose applied-mark is missing: a redelivery after a crash, which
+   * the profile may or may not have counted. Counted when the profile's state provably lacks it; when the state
+   * may have forgotten it (it has applied more executions than it remembers ids of: the gap expertise-state.ts
+   * names), the profile is rebuilt from the KG instead, which holds the execution exactly once. Returns whether
+   * the profile's count grew.
+   */
+  async applyRedelivered(execution: ExecutionResult, now: Date): Promise<boolean> {
+    const key = profileKey(execution.agentId, execution.taskType);
+    const verdict = await this.commits.run<{ counted: boolean; unsure?: number }>(key, (current, round) => {
+      if (!current) return { next: undefined, result: { counted: false } };
+      if (round.created) {
+        const { next, result } = this.createdWith(current, round, execution, now);
+        return { next, result: { counted: result } };
+      }
+      const { state } = current;
+      if (hasApplied(state, execution.executionId)) return { next: undefined, result: { counted: false } };
+      // Every execution it counted is among the ids it remembers: not remembered means not counted.
+      const remembersAll = state.recentIds.length >= state.totalExecutions;
+      if (!remembersAll)
+        return { next: undefined, result: { counted: false, unsure: state.totalExecutions } };
+      const next = applyExecution(state, execution);
+      return { next: { ...current, state: next, updatedAt: now.toISOString() }, result: { counted: true } };
+    });
+    if (verdict.unsure === undefined) return verdict.counted;
+    const rebuilt = await this.rebuild(execution.agentId, execution.taskType, now);
+    return rebuilt.totalExecutions > verdict.unsure;
   }
 
   /** A profile that was never stored: rebuilt from the KG, which already holds the executions being applied. */

@@ -5,7 +5,13 @@
 import { Kvm } from '@nats-io/kv';
 import { Buckets, profileKey } from '../../src/bus/subjects.js';
 import type { ExecutionResult, ProfileRecord } from '../../src/domain/index.js';
-import { applyExecution, createExpertiseState, toProfileRecord } from '../../src/domain/index.js';
+import {
+  DEDUPE_MEMORY,
+  applyExecution,
+  createExpertiseState,
+  hasApplied,
+  toProfileRecord,
+} from '../../src/domain/index.js';
 import type { Stores } from '../../src/worker/stores.js';
 import { closeStores, openStores } from '../../src/worker/stores.js';
 import { PRIOR_SUCCESS_RATE, ProfileService } from '../../src/worker/profile-service.js';
@@ -59,6 +65,37 @@ describe('profile service', () => {
     expect(await Promise.all(twice)).toEqual([true, false]);
     const stored = (await (await new Kvm(env.js).open(Buckets.profiles)).get(profileKey('a1', 'coding')))!;
     expect(stored.json<ProfileRecord>().totalExecutions).toBe(2);
+  });
+
+  it('settles a redelivery its profile may have forgotten by a rebuild from the KG: never counted twice', async () => {
+    env = await startEnv();
+    stores = await openStores(env.js, silent, { reconcileMs: 0 });
+    const kg = new MemoryKnowledgeGraph();
+    const profiles = new ProfileService(stores, kg);
+    const at = (i: number) => ({
+      ...execution(`e${i}`, i % 3 !== 0),
+      finishedAt: new Date(Date.parse('2026-12-01T00:00:00.000Z') + i * 60_000).toISOString(),
+    });
+    const now = new Date('2026-12-01T12:00:00.000Z');
+    const n = DEDUPE_MEMORY + 44;
+    for (let i = 0; i < n; i += 1) {
+      await kg.recordExecution(at(i));
+      await profiles.apply(at(i), now);
+    }
+    const kv = await new Kvm(env.js).open(Buckets.profiles);
+    const stored = async () => (await kv.get(profileKey('a1', 'coding')))!.json<ProfileRecord>();
+    // e5 was counted long ago: the state no longer remembers its id (the gap the KG's applied-marks cover).
+    expect(hasApplied((await stored()).state, 'e5')).toBe(false);
+    expect(await profiles.applyRedelivered(at(5), now)).toBe(false);
+    expect((await stored()).totalExecutions).toBe(n);
+    // One the state remembers: nothing to do.
+    expect(await profiles.applyRedelivered(at(n - 1), now)).toBe(false);
+    // One the KG recorded but the profile never counted (a crash between the two): counted, once.
+    const late = { ...at(n), executionId: 'late' };
+    await kg.recordExecution(late);
+    expect(await profiles.applyRedelivered(late, now)).toBe(true);
+    expect(await profiles.applyRedelivered(late, now)).toBe(false);
+    expect((await stored()).totalExecutions).toBe(n + 1);
   });
 
   it('keeps the overall success rate per agent until one of its profiles changes', async () => {
