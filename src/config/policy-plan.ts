@@ -6,7 +6,7 @@
  * have one (thompson, cost-aware).
  */
 import type { ConfigProblem } from './env-parse.js';
-import { createPolicy, isPolicyError } from '../domain/policy/index.js';
+import { createPolicy, isPolicyError, policiesWithOption } from '../domain/policy/index.js';
 
 export interface PolicyArm {
   policy: string;
@@ -32,8 +32,9 @@ export interface PolicyEnv {
 }
 
 /** The policies that take `epsilon` (a share of uniformly random decisions), and its largest accepted value. */
-const EXPLORING_POLICIES: readonly string[] = ['thompson', 'cost-aware'];
-const MAX_EPSILON = 0.999;
+const EXPLORING = policiesWithOption('epsilon');
+const EXPLORING_POLICIES: readonly string[] = EXPLORING.map((p) => p.policy);
+const MAX_EPSILON = Math.min(...EXPLORING.map((p) => p.max));
 
 export type PlanResult = { ok: true; plan: PolicyPlan } | { ok: false; problems: ConfigProblem[] };
 

@@ -104,6 +104,14 @@ function parseOptions(name: PolicyName, options: Record<string, unknown>): Recor
   return parsed;
 }
 
+/** The policies that take option `option`, each with its accepted maximum (configuration derives from this). */
+export function policiesWithOption(option: string): { policy: PolicyName; max: number }[] {
+  return POLICIES.flatMap((policy) => {
+    const spec = SPECS[policy][option];
+    return spec ? [{ policy, max: spec.max }] : [];
+  });
+}
+
 /** A new policy instance (cost-aware keeps pacing state per instance). */
 export function createPolicy(name: string, options: Record<string, unknown> = {}): ProbabilisticPolicy {
   if (!isPolicyName(name))
