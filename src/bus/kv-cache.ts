@@ -236,6 +236,11 @@ export class KvCache<T> {
     return slot ? this.valueOf(slot) : undefined;
   }
 
+  /** The revision last seen for the key (0: never seen), without decoding its value. */
+  revision(key: string): number {
+    return this.slots.get(key)?.revision ?? 0;
+  }
+
   /** Value and revision as last seen (revision 0: never seen), for a compare-and-swap without a read. */
   known(key: string): { value: T | undefined; revision: number } {
     const slot = this.slots.get(key);
