@@ -126,9 +126,15 @@ describe('reassignment', () => {
   it('gives a task back when its agent is gone', async () => {
     env = await startEnv();
     await startWorker(env, { SWEEP_INTERVAL_MS: '100' });
-    await startTestAgent(env, 'ghost', () => new Promise(() => undefined), { maxConcurrent: 2 });
+    let received = 0;
+    const never = () => {
+      received += 1;
+      return new Promise<never>(() => undefined);
+    };
+    await startTestAgent(env, 'ghost', never, { maxConcurrent: 2 });
     await publishTask(env, { taskId: 'ghosted', title: 'Review the PR' });
-    await waitFor(async () => (await taskState(env!, 'ghosted'))?.agentId === 'ghost');
+    // Received, not only decided: an assignment the agent never fetched is taken back as undelivered instead.
+    await waitFor(() => received === 1, { what: 'the agent to receive the assignment' });
     // The agent vanishes without deregistering: its heartbeat stops and its registration ages.
     const agents = await new Kvm(env.js).open(Buckets.agents);
     const stale = {
