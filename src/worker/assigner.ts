@@ -70,16 +70,23 @@ export function createAssigner(deps: AssignerDeps) {
   return async function handleTask(msg: JsMsg, parentLog: Logger): Promise<Outcome> {
     const decoded = decode(TaskArrivedSchema, msg.data);
     if (!decoded.ok) return deadLetter(`invalid task: ${decoded.reason}`);
-    const task = decoded.value;
     const attempt = attemptOf(msg);
-    const log = parentLog.child({ taskId: task.taskId, attempt });
+    const log = parentLog.child({ taskId: decoded.value.taskId, attempt });
 
     // Attempt 1 is decided against "no record yet" (the KV create checks it); a reassignment reads the record.
-    const known = attempt > 1 ? await deps.tasks.get(task.taskId) : null;
-    const arrived = await deps.tasks.execute(task.taskId, { type: 'arrive', attempt, at: clock() }, known);
+    const known = attempt > 1 ? await deps.tasks.get(decoded.value.taskId) : null;
+    const arrived = await deps.tasks.execute(
+      decoded.value.taskId,
+      { type: 'arrive', attempt, at: clock() },
+      known,
+    );
     if (!arrived.decision.ok) return settleDecided(arrived.state, log);
 
-    const taskType = task.taskType ?? extractTaskType(task.title, task.description);
+    // A reassignment request is a claim anyone allowed to publish tasks could make: the task and its type come from
+    // the worker's own record of attempt 1, never from the request's body.
+    const recorded = known?.record.assignment;
+    const task = recorded?.task ?? decoded.value;
+    const taskType = recorded?.taskType ?? task.taskType ?? extractTaskType(task.title, task.description);
     const found = await findRoom(msg, task, taskType, known, log);
     if (found.kind !== 'chosen') return found;
     const { choice, now } = found;

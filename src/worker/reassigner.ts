@@ -1,8 +1,8 @@
 /**
  * Takes back assignments whose result did not arrive in time, or whose agent is gone, and asks for a new one.
  * Every replica sweeps its capacity mirror; exactly one wins the compare-and-swap that moves the task state to
- * `timed-out`, and every step after it is idempotent (message ids), so a crash midway is finished by the next
- * sweep. The reassignment itself is a message: the task re-published on vapora.tasks.arrived with
+ * `timed-out`, and every step after it is idempotent (the lifecycle, evidence keys), so a crash midway is finished
+ * by the next sweep. The reassignment itself is a message: the task re-published on vapora.tasks.arrived with
  * `Vapora-Attempt: n+1`, which the assigner handles like an arrival but never gives to an agent it timed out on.
  * A late result from the first agent is still recorded; it cannot release capacity twice (reservations are per
  * task and agent) or trigger a second reassignment (the task state has moved on).
@@ -198,7 +198,8 @@ export class Reassigner {
       this.deps.metrics.timeouts.inc({ why: reason });
       log.warn({ agentId, taskId, attempt, why: reason }, 'assignment taken back; requesting reassignment');
     }
-    // Every step from here is idempotent (message ids), so a crash midway is finished by the next sweep.
+    // Every step from here is idempotent (the lifecycle, evidence keys), so a crash midway is finished by the next
+    // sweep.
     await this.requestReassignment(state.record);
     if (holderOf(state.record, attempt)?.charged === true) {
       await this.reportTimeout(state.record, agentId, reservation, now);
@@ -208,16 +209,17 @@ export class Reassigner {
     await capacity.release(agentId, taskId);
   }
 
+  /**
+   * No message id: a producer could publish one it guessed (`<taskId>.reassign.2`) first, and JetStream would drop
+   * this request as its duplicate. A repeat (a crash before the release, two replicas) is harmless instead: the
+   * lifecycle accepts one `arrive` per attempt, so the assigner settles the second as already decided.
+   */
   private async requestReassignment(record: TaskStateRecord): Promise<void> {
     const task = record.assignment?.task;
     if (!task) return;
-    const next = record.attempt + 1;
     const h = headers();
-    h.set(REASSIGN_ATTEMPT_HEADER, String(next));
-    await this.deps.js.publish(Subjects.taskArrived, JSON.stringify(task), {
-      headers: h,
-      msgID: `${record.taskId}.reassign.${next}`,
-    });
+    h.set(REASSIGN_ATTEMPT_HEADER, String(record.attempt + 1));
+    await this.deps.js.publish(Subjects.taskArrived, JSON.stringify(task), { headers: h });
   }
 
   /**

@@ -1,7 +1,8 @@
 /** Reassignment of timed-out assignments and of tasks held by a vanished agent, across replicas. */
 import type { Assignment, ExecutionResult, TaskStateRecord } from '../../src/domain/index.js';
 import { Kvm } from '@nats-io/kv';
-import { Buckets, Streams } from '../../src/bus/subjects.js';
+import { headers } from '@nats-io/transport-node';
+import { Buckets, Streams, Subjects } from '../../src/bus/subjects.js';
 import { waitFor } from '../support/wait-for.js';
 import type { Env } from './harness.js';
 import { freePort, metric } from '../support/worker-metrics.js';
@@ -121,6 +122,39 @@ describe('reassignment', () => {
         .sort(),
     ).toEqual(['late#1', 'late#1', 'second#2']); // the late report, the worker's timeout, the live result
     expect((await readStream(env, Streams.assignments)).length).toBe(2);
+  });
+
+  it('still reassigns when a producer published the reassignment request, with a guessable id, before the timeout', async () => {
+    env = await startEnv();
+    await startWorker(env, fast);
+    const never = new Promise<never>(() => undefined);
+    await startTestAgent(env, 'stuck', () => never, { maxConcurrent: 1 });
+    await publishTask(env, { taskId: 'squat-1', title: 'Implement it' });
+    await waitFor(async () => (await taskState(env!, 'squat-1'))?.agentId === 'stuck');
+    // Anyone allowed to publish tasks may do this: a request for attempt 2, early, with another body, under the id
+    // a worker that set message ids would use. While attempt 1 is live it is refused (settled, acked).
+    const h = headers();
+    h.set('Vapora-Attempt', '2');
+    h.set('Nats-Msg-Id', 'squat-1.reassign.2');
+    const forged = { taskId: 'squat-1', title: 'Write the docs', taskType: 'documentation' };
+    await env.js.publish(Subjects.taskArrived, JSON.stringify(forged), { headers: h });
+    const done: Assignment[] = [];
+    await startTestAgent(env, 'fine', async (a) => {
+      done.push(a);
+      return { success: true };
+    });
+    const final = await waitFor(
+      async () => {
+        const s = await taskState(env!, 'squat-1');
+        return s?.status === 'completed' ? s : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the real reassignment to complete the task' },
+    );
+    expect(final.history.map((h) => h.status)).toEqual(['assigned', 'timed-out', 'reassigned', 'completed']);
+    expect(done.map((a) => [a.agentId, a.attempt, a.task.title, a.taskType])).toEqual([
+      ['fine', 2, 'Implement it', final.assignment!.taskType],
+    ]);
+    expect(final.assignment!.taskType).not.toBe('documentation');
   });
 
   it('gives a task back when its agent is gone', async () => {
