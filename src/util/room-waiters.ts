@@ -4,6 +4,10 @@
  * woken, oldest first; each tries again, and one that finds no room waits again until its own deadline. A woken
  * waiter's reservation is itself a change, so a burst of freed slots is taken up without waking every waiter for
  * each slot.
+ *
+ * A waiter holds one of the consumer's handlers. At most `maxWaiting` wait at once, so tasks for full agents cannot
+ * take every handler and hold up tasks that other agents could take now; one over the limit is handed back (with
+ * the consumer's backoff) instead of waiting.
  */
 export interface RoomWanted {
   agentId: string;
@@ -18,12 +22,23 @@ interface Waiter {
 export class RoomWaiters {
   private readonly waiting: Waiter[] = [];
 
-  /** @param inFlight the agent's reservations as this replica sees them (its own pending ones included). */
-  constructor(private readonly inFlight: (agentId: string) => number) {}
+  /**
+   * @param inFlight the agent's reservations as this replica sees them (its own pending ones included).
+   * @param maxWaiting how many may wait at once.
+   */
+  constructor(
+    private readonly inFlight: (agentId: string) => number,
+    private readonly maxWaiting = Number.POSITIVE_INFINITY,
+  ) {}
 
-  /** Resolves true when one of the agents may have room, false after `timeoutMs` (or at once when ≤ 0). */
+  /**
+   * Resolves true when one of the agents may have room; false after `timeoutMs`, or at once when that is ≤ 0 or
+   * `maxWaiting` are already waiting.
+   */
   wait(wanted: readonly RoomWanted[], timeoutMs: number): Promise<boolean> {
-    if (wanted.length === 0 || timeoutMs <= 0) return Promise.resolve(false);
+    if (wanted.length === 0 || timeoutMs <= 0 || this.waiting.length >= this.maxWaiting) {
+      return Promise.resolve(false);
+    }
     return new Promise<boolean>((resolve) => {
       const waiter: Waiter = {
         limits: new Map(wanted.map((w) => [w.agentId, w.maxConcurrent])),

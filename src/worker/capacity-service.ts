@@ -21,12 +21,18 @@ export class CapacityService {
    */
   private readonly pending = new Map<string, number>();
   /** Tasks waiting for a slot, woken by capacity changes seen in the mirror (this replica's and others'). */
-  private readonly room = new RoomWaiters((agentId) => this.inFlight(agentId));
+  private readonly room: RoomWaiters;
 
+  /**
+   * @param maxWaiting how many tasks may wait for a slot at once (`waitForRoom`); the worker passes half its
+   * handler concurrency, so the other half always serves tasks that can be assigned now.
+   */
   constructor(
     private readonly stores: Stores,
     onCasConflict: () => void = () => undefined,
+    maxWaiting = Number.POSITIVE_INFINITY,
   ) {
+    this.room = new RoomWaiters((agentId) => this.inFlight(agentId), maxWaiting);
     this.commits = new KvGroupCommit<CapacityRecord>(stores.capacityKv, {
       onConflict: onCasConflict,
       known: (agentId) => stores.capacity.known(agentId),

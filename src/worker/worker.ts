@@ -284,7 +284,12 @@ export class Worker {
       const stores = await openStores(js, log, { nc });
       const onConflict = (bucket: string) => () => metrics.casRetries.inc({ bucket });
       const profiles = new ProfileService(stores, kg, onConflict(Buckets.profiles));
-      const capacity = new CapacityService(stores, onConflict(Buckets.capacity));
+      // Half the handlers at most wait for a full agent's slot; with one handler, none does.
+      const capacity = new CapacityService(
+        stores,
+        onConflict(Buckets.capacity),
+        Math.floor(config.concurrency / 2),
+      );
       const worker = new Worker({
         config,
         log,

@@ -1,6 +1,7 @@
 /** The assigner against a real nats-server and embedded SurrealDB: decisions, fallback, give-up, capacity. */
 import { Kvm, KvWatchInclude } from '@nats-io/kv';
-import type { Assignment, CapacityRecord, Unassignable } from '../../src/domain/index.js';
+import type { Assignment, CapacityRecord, TaskStateRecord, Unassignable } from '../../src/domain/index.js';
+import { HOLD_FOR_ROOM_MS } from '../../src/worker/assigner.js';
 import { inFlightCount } from '../../src/domain/index.js';
 import { Buckets, Streams } from '../../src/bus/subjects.js';
 import { waitFor } from '../support/wait-for.js';
@@ -93,6 +94,32 @@ describe('assigner', () => {
     const x = await waitFor(async () => (await assignments(env!)).find((a) => a.taskId === 'x-1'));
     expect(x).toMatchObject({ agentId: 'idle', mode: 'load-fallback', taskType: 'review' });
     release.forEach((r) => r());
+  });
+
+  it('keeps handlers for tasks another agent can take now while tasks for a full agent wait for its slot', async () => {
+    env = await startEnv();
+    // Two handlers: at most one may wait for a slot, the other goes on serving.
+    await startWorker(env, { WORKER_CONCURRENCY: '2' });
+    const never = () => new Promise<never>(() => undefined);
+    await startTestAgent(env, 'full', never, { maxConcurrent: 1 });
+    await startTestAgent(env, 'free', never, { maxConcurrent: 4 });
+    await publishTask(env, { taskId: 'f-0', title: 'Write docs', candidates: ['full'] });
+    await waitFor(async () => (await readInFlight(env!, 'full')) === 1, { what: "'full' to be full" });
+    for (let i = 1; i <= 6; i += 1) {
+      await publishTask(env, { taskId: `f-${i}`, title: 'Write docs', candidates: ['full'] });
+    }
+    await publishTask(env, { taskId: 'x-1', title: 'Review the pull request', candidates: ['free'] });
+    await waitFor(async () => (await readInFlight(env!, 'free')) === 1, {
+      timeoutMs: 15_000,
+      what: "x-1 to reach 'free'",
+    });
+    const tasks = await new Kvm(env.js).open(Buckets.tasks);
+    const x = (await tasks.get('x-1'))!.json<TaskStateRecord>();
+    // Had every handler waited out its HOLD_FOR_ROOM_MS for 'full', x-1 would have queued behind three rounds of
+    // such waits (six tasks, two handlers): about 6 s.
+    const queuedMs = Date.parse(x.history[0]!.at) - Date.parse(x.firstSeenAt);
+    expect(x).toMatchObject({ agentId: 'free', status: 'assigned' });
+    expect(queuedMs).toBeLessThan(HOLD_FOR_ROOM_MS);
   });
 
   it('shifts assignments towards the agent whose results are better (seed formula)', async () => {

@@ -48,4 +48,30 @@ describe('RoomWaiters', () => {
     const room = new RoomWaiters(() => 0);
     await expect(settled(room.wait([{ agentId: 'a', maxConcurrent: 1 }], 5_000))).resolves.toBe(true);
   });
+
+  it('lets at most maxWaiting wait at once: one more is handed back at once, and a freed place is taken again', async () => {
+    const inFlight = new Map([['a', 1]]);
+    const room = new RoomWaiters((id) => inFlight.get(id) ?? 0, 2);
+    const full = [{ agentId: 'a', maxConcurrent: 1 }];
+    const first = room.wait(full, 5_000);
+    const second = room.wait(full, 5_000);
+    await expect(settled(room.wait(full, 5_000))).resolves.toBe(false);
+    expect(room.size).toBe(2);
+    inFlight.set('a', 0);
+    room.notify('a');
+    expect(await settled(first)).toBe(true);
+    expect(await settled(second)).toBe('pending');
+    inFlight.set('a', 1);
+    const third = room.wait(full, 5_000);
+    expect(room.size).toBe(2);
+    inFlight.set('a', 0);
+    room.notify('a');
+    expect(await settled(second)).toBe(true);
+    expect(await settled(third)).toBe('pending');
+  });
+
+  it('waits for nobody with maxWaiting 0 (a single handler never waits)', async () => {
+    const room = new RoomWaiters(() => 1, 0);
+    await expect(settled(room.wait([{ agentId: 'a', maxConcurrent: 1 }], 5_000))).resolves.toBe(false);
+  });
 });
