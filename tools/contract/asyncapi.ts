@@ -20,14 +20,15 @@ const HEADERS = {
   task: {
     type: 'object',
     properties: {
-      'Nats-Msg-Id': MSG_ID('the taskId, so a task published twice within 2 minutes is stored once'),
+      'Nats-Msg-Id': MSG_ID(
+        'the taskId, so a task published twice within 2 minutes is stored once. Producers set it; the worker’s reassignment requests carry none (a guessable id could be published first and get the request dropped)',
+      ),
       'Vapora-Attempt': str(
-        'Set by the worker only, on a reassignment request (the attempt to make, 2 or more); producers never set it.',
+        'Set by the worker on a reassignment request (the attempt to make, 2 or more); producers never set it. A request only: acted on once per attempt, while the task record says the previous attempt was taken back, with the task taken from that record.',
         { pattern: '^[0-9]+$' },
       ),
       'Vapora-Replayed-From': str('Set by `dlq replay`: VAPORA_DLQ:<sequence> of the dead letter replayed.'),
     },
-    required: ['Nats-Msg-Id'],
   },
   unassignable: {
     type: 'object',
@@ -51,8 +52,9 @@ const HEADERS = {
   },
   timeout: {
     type: 'object',
+    description:
+      'No Nats-Msg-Id: the learner keys the timeout by (taskId, attempt, agentId) like any result, so a repeat counts once. The payload’s executionId is timeout-<attempt>.',
     properties: {
-      'Nats-Msg-Id': MSG_ID('<taskId>-<attempt>-timeout, also the executionId'),
       'Vapora-Synthetic': str('Always `timeout`: the worker charged the attempt as failed.', {
         const: 'timeout',
       }),
