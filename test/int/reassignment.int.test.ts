@@ -31,6 +31,17 @@ async function taskState(e: Env, taskId: string): Promise<TaskStateRecord | unde
   return entry && entry.operation === 'PUT' ? entry.json<TaskStateRecord>() : undefined;
 }
 
+/** The task's record once it is completed; reassignment takes a timeout and a sweep, hence the long wait. */
+function completed(e: Env, taskId: string, what: string): Promise<TaskStateRecord> {
+  return waitFor(
+    async () => {
+      const s = await taskState(e, taskId);
+      return s?.status === 'completed' ? s : undefined;
+    },
+    { timeoutMs: 20_000, what },
+  );
+}
+
 describe('reassignment', () => {
   it('reassigns a task whose result does not arrive in time to another agent, exactly once across two replicas', async () => {
     env = await startEnv();
@@ -49,13 +60,7 @@ describe('reassignment', () => {
       done.push(a);
       return { success: true };
     });
-    const final = await waitFor(
-      async () => {
-        const s = await taskState(env!, 'slow-1');
-        return s?.status === 'completed' ? s : undefined;
-      },
-      { timeoutMs: 20_000, what: 'completion by the second agent' },
-    );
+    const final = await completed(env, 'slow-1', 'completion by the second agent');
     expect(final.agentId).toBe('fine');
     expect(final.attempt).toBe(2);
     expect(final.history.map((h) => h.status)).toEqual(['assigned', 'timed-out', 'reassigned', 'completed']);
@@ -143,13 +148,7 @@ describe('reassignment', () => {
       done.push(a);
       return { success: true };
     });
-    const final = await waitFor(
-      async () => {
-        const s = await taskState(env!, 'squat-1');
-        return s?.status === 'completed' ? s : undefined;
-      },
-      { timeoutMs: 20_000, what: 'the real reassignment to complete the task' },
-    );
+    const final = await completed(env, 'squat-1', 'the real reassignment to complete the task');
     expect(final.history.map((h) => h.status)).toEqual(['assigned', 'timed-out', 'reassigned', 'completed']);
     expect(done.map((a) => [a.agentId, a.attempt, a.task.title, a.taskType])).toEqual([
       ['fine', 2, 'Implement it', final.assignment!.taskType],
