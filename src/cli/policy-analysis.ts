@@ -212,6 +212,40 @@ export function replayPolicy(
   };
 }
 
+/** Half-width of a 95% interval that reads a difference of a few percentage points (issue 9's replay goal). */
+export const REPLAY_PRECISION_GOAL = 0.02;
+
+export interface ReplayPrecision {
+  /** The steadier of SNIPS and DR: the one with the narrower reward interval. */
+  estimator: 'snips' | 'dr';
+  /** Half the width of its 95% reward interval, at least the Wilson half-width at the effective sample size. */
+  halfWidth: number;
+  /** Whether that is within REPLAY_PRECISION_GOAL. */
+  enough: boolean;
+}
+
+const Z95 = 1.96;
+
+/** Half-width of the 95% Wilson interval of a proportion p observed on n trials. */
+function wilsonHalfWidth(p: number, n: number): number {
+  if (n <= 0) return 0.5;
+  const q = Math.min(1, Math.max(0, p));
+  return (Z95 / (1 + (Z95 * Z95) / n)) * Math.sqrt((q * (1 - q)) / n + (Z95 * Z95) / (4 * n * n));
+}
+
+/**
+ * How far the reward estimate can be trusted: the narrower of the SNIPS and DR intervals, but never narrower than
+ * the effective sample size allows. A few weighted outcomes that happen to agree give an interval of width ~0
+ * (the normal approximation sees no spread); the Wilson half-width at the effective sample size is the floor.
+ */
+export function replayPrecision(report: ReplayReport): ReplayPrecision {
+  const half = (e: 'snips' | 'dr') => (report.reward[e].high - report.reward[e].low) / 2;
+  const estimator = half('dr') <= half('snips') ? 'dr' : 'snips';
+  const floor = wilsonHalfWidth(report.reward[estimator].value, report.reward.effectiveSampleSize);
+  const halfWidth = Math.max(half(estimator), floor);
+  return { estimator, halfWidth, enough: halfWidth <= REPLAY_PRECISION_GOAL };
+}
+
 /** `7d`, `12h`, `30m` before `now`, or an ISO 8601 instant. */
 export function parseSince(text: string, now: Date): Date | undefined {
   const relative = /^(\d+(?:\.\d+)?)([dhm])$/.exec(text.trim());

@@ -10,7 +10,7 @@ import type { KnowledgeGraph } from '../kg/knowledge-graph.js';
 import { UsageError } from './command.js';
 import { openKg } from './context.js';
 import type { Comparison, DecisionOutcome, Interval, ReplayReport } from './policy-analysis.js';
-import { comparePolicies, parseSince, replayPolicy } from './policy-analysis.js';
+import { comparePolicies, parseSince, replayPolicy, replayPrecision } from './policy-analysis.js';
 import { percent, table } from './render.js';
 
 type Out = (line: string) => void;
@@ -142,6 +142,15 @@ export function renderReplay(r: ReplayReport, out: Out): void {
         ci(r.cost[k], cents),
       ]),
     ),
+  );
+  const precision = replayPrecision(r);
+  const width = `±${(precision.halfWidth * 100).toFixed(1)} pp (${precision.estimator.toUpperCase()})`;
+  out(
+    precision.enough
+      ? `precision: ${width}, enough to read differences of a few points`
+      : `precision: ${width}, too wide to read differences of a few points: ${r.policy} agrees with too few ` +
+          `logged choices (effective sample size ${r.reward.effectiveSampleSize.toFixed(0)}; ±2 pp takes about ` +
+          `2,000). Widen --since, or let the deciding policy explore: POLICY_EPSILON=0.05 (docs/policies.md).`,
   );
 }
 

@@ -164,6 +164,8 @@ describe('replay and policies compare on a recorded run', () => {
     expect(rowOf(run.stdout, 'IPS')?.[2]).toMatch(/^4\.00 \[/);
     expect(rowOf(run.stdout, 'SNIPS')?.[1]).toMatch(/^100\.0% /);
     expect(rowOf(run.stdout, 'DR')?.[1]).toMatch(/^\d+\.\d% \[/);
+    // 20 decisions cannot give ±2 pp, and the command says what would.
+    expect(run.stdout).toMatch(/^precision: ±\d+\.\d pp \((SNIPS|DR)\), too wide .*POLICY_EPSILON=0\.05/m);
   });
 
   it('replay of an unknown policy exits 2 before opening the store', async () => {

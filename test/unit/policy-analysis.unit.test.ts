@@ -1,7 +1,13 @@
 /** policies compare and replay as pure functions over decisions joined with outcomes. */
 import { describe, expect, it } from '@jest/globals';
 import type { DecisionOutcome } from '../../src/cli/policy-analysis.js';
-import { comparePolicies, contextOf, parseSince, replayPolicy } from '../../src/cli/policy-analysis.js';
+import {
+  comparePolicies,
+  contextOf,
+  parseSince,
+  replayPolicy,
+  replayPrecision,
+} from '../../src/cli/policy-analysis.js';
 import type { DecisionRecord } from '../../src/kg/decision-record.js';
 
 const candidates: DecisionRecord['candidates'] = [
@@ -112,6 +118,23 @@ describe('replayPolicy', () => {
     expect(ctx.candidates.map((c) => c.agentId)).toEqual(['good', 'bad']);
     const profiles = ctx.profiles as ReadonlyMap<string, unknown>;
     expect([...profiles.keys()]).toEqual(['good']);
+  });
+});
+
+describe('replayPrecision', () => {
+  it('says ±2 pp is out of reach on a short log, and within reach on a long one where the target agrees', () => {
+    const short = Array.from({ length: 20 }, (_, i) =>
+      i % 2 === 0 ? row(i, 'random', 'good', 0.5, true) : row(i, 'random', 'bad', 0.5, false),
+    );
+    const few = replayPrecision(replayPolicy('seed', {}, short));
+    expect(few.enough).toBe(false);
+    // Every weighted outcome is a success, so the intervals have no width; 10 effective decisions still say ±14 pp.
+    expect(few.halfWidth).toBeGreaterThan(0.1);
+    // seed logged 4,000 times, 80% successes: every weight is 1, so the interval is the sample's, ±1.96·0.4/√4000.
+    const long = Array.from({ length: 4000 }, (_, i) => row(i, 'seed', 'good', 1, i % 5 !== 0));
+    const many = replayPrecision(replayPolicy('seed', {}, long));
+    expect(many.enough).toBe(true);
+    expect(many.halfWidth).toBeCloseTo((1.96 * 0.4) / Math.sqrt(4000), 3);
   });
 });
 
