@@ -19,7 +19,16 @@ import { backoffMs, deadLetter, retry } from './outcome.js';
 /** Deliveries after which an unexpected (non-retryable) handler error dead-letters the message. */
 export const MAX_UNEXPECTED_FAILURES = 10;
 
-export type MessageHandler = (msg: JsMsg, log: Logger) => Promise<Outcome>;
+/** A handler's place among the `concurrency` the loop runs at once. */
+export interface HandlerSlot {
+  /**
+   * The handler is about to wait without working (for a full agent to free a slot): the loop starts the next
+   * message meanwhile, so waiting tasks never hold up tasks that could be handled now. Only the first call counts.
+   */
+  release(): void;
+}
+
+export type MessageHandler = (msg: JsMsg, log: Logger, slot: HandlerSlot) => Promise<Outcome>;
 
 export interface ConsumerLoopOptions {
   js: JetStreamClient;
@@ -40,7 +49,11 @@ export interface ConsumerLoopOptions {
 
 export class ConsumerLoop {
   private messages: ConsumerMessages | undefined;
+  /** Every message being handled, waiting ones included (stop() drains them all). */
   private readonly inFlight = new Set<Promise<void>>();
+  /** Handlers holding a slot: at most `concurrency`. */
+  private busy = 0;
+  private wakePump: (() => void) | undefined;
   private stopping = false;
   private done: Promise<void> | undefined;
   private active = false;
@@ -83,13 +96,30 @@ export class ConsumerLoop {
         msg.nak();
         continue;
       }
-      const task = this.process(msg).finally(() => this.inFlight.delete(task));
+      this.busy += 1;
+      let held = true;
+      const slot: HandlerSlot = {
+        release: () => {
+          if (!held) return;
+          held = false;
+          this.busy -= 1;
+          const wake = this.wakePump;
+          this.wakePump = undefined;
+          wake?.();
+        },
+      };
+      const task = this.process(msg, slot).finally(() => {
+        slot.release();
+        this.inFlight.delete(task);
+      });
       this.inFlight.add(task);
-      while (this.inFlight.size >= this.options.concurrency) await Promise.race(this.inFlight);
+      while (this.busy >= this.options.concurrency) {
+        await new Promise<void>((resolve) => (this.wakePump = resolve));
+      }
     }
   }
 
-  private async process(msg: JsMsg): Promise<void> {
+  private async process(msg: JsMsg, slot: HandlerSlot): Promise<void> {
     const { handler, log: parent, onSettled } = this.options;
     const started = performance.now();
     const log = parent.child({
@@ -99,7 +129,7 @@ export class ConsumerLoop {
     });
     let outcome: Outcome;
     try {
-      outcome = await handler(msg, log);
+      outcome = await handler(msg, log, slot);
     } catch (err) {
       outcome = outcomeOfError(classifyNatsError(err), msg.info.deliveryCount);
       log.warn({ err, outcome: outcome.kind }, 'handler failed');

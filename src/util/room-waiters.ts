@@ -5,9 +5,9 @@
  * waiter's reservation is itself a change, so a burst of freed slots is taken up without waking every waiter for
  * each slot.
  *
- * A waiter holds one of the consumer's handlers. At most `maxWaiting` wait at once, so tasks for full agents cannot
- * take every handler and hold up tasks that other agents could take now; one over the limit is handed back (with
- * the consumer's backoff) instead of waiting.
+ * A waiting task gives its handler's slot back to the consumer loop (`onPark`), so tasks that another agent could
+ * take now are not queued behind it. At most `maxWaiting` wait at once (each is an unacknowledged message); one
+ * over the limit is handed back with the consumer's backoff instead.
  */
 export interface RoomWanted {
   agentId: string;
@@ -33,9 +33,9 @@ export class RoomWaiters {
 
   /**
    * Resolves true when one of the agents may have room; false after `timeoutMs`, or at once when that is ≤ 0 or
-   * `maxWaiting` are already waiting.
+   * `maxWaiting` are already waiting. `onPark` is called when the wait begins, not when it is refused.
    */
-  wait(wanted: readonly RoomWanted[], timeoutMs: number): Promise<boolean> {
+  wait(wanted: readonly RoomWanted[], timeoutMs: number, onPark?: () => void): Promise<boolean> {
     if (wanted.length === 0 || timeoutMs <= 0 || this.waiting.length >= this.maxWaiting) {
       return Promise.resolve(false);
     }
@@ -52,6 +52,7 @@ export class RoomWaiters {
         resolve(false);
       }, timeoutMs);
       this.waiting.push(waiter);
+      onPark?.();
       // A slot may have freed between the look that found none and this wait.
       const roomy = wanted.find((w) => this.inFlight(w.agentId) < w.maxConcurrent);
       if (roomy) this.notify(roomy.agentId);

@@ -12,6 +12,7 @@
  */
 import type { JetStreamClient, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
+import type { HandlerSlot } from '../bus/consumer-loop.js';
 import type { Outcome } from '../bus/outcome.js';
 import { ack, backoffMs, deadLetter, retry } from '../bus/outcome.js';
 import type { TaskArrived } from '../domain/index.js';
@@ -67,7 +68,7 @@ export function createAssigner(deps: AssignerDeps) {
   const clock = deps.clock ?? (() => new Date());
   const giveUp = createGiveUp(deps, clock, (current, log) => settleDecided(current, log));
 
-  return async function handleTask(msg: JsMsg, parentLog: Logger): Promise<Outcome> {
+  return async function handleTask(msg: JsMsg, parentLog: Logger, slot?: HandlerSlot): Promise<Outcome> {
     const decoded = decode(TaskArrivedSchema, msg.data);
     if (!decoded.ok) return deadLetter(`invalid task: ${decoded.reason}`);
     const attempt = attemptOf(msg);
@@ -87,7 +88,7 @@ export function createAssigner(deps: AssignerDeps) {
     const recorded = known?.record.assignment;
     const task = recorded?.task ?? decoded.value;
     const taskType = recorded?.taskType ?? task.taskType ?? extractTaskType(task.title, task.description);
-    const found = await findRoom(msg, task, taskType, known, log);
+    const found = await findRoom(msg, task, taskType, known, log, () => slot?.release());
     if (found.kind !== 'chosen') return found;
     const { choice, now } = found;
 
@@ -120,8 +121,8 @@ export function createAssigner(deps: AssignerDeps) {
   /**
    * Eligibility, then the policy's choice with its reservation. While every agent able to take the task is full,
    * the task waits here for a slot, woken by capacity changes, for at most HOLD_FOR_ROOM_MS: a backlog then drains
-   * at the agents' pace instead of in waves of redeliveries. After that it is handed back with backoff, or given
-   * up when no live agent could take it.
+   * at the agents' pace instead of in waves of redeliveries. While it waits, its handler's slot serves other tasks
+   * (`onPark`). After that it is handed back with backoff, or given up when no live agent could take it.
    */
   async function findRoom(
     msg: JsMsg,
@@ -129,6 +130,7 @@ export function createAssigner(deps: AssignerDeps) {
     taskType: string,
     known: StoredTaskState | null,
     log: Logger,
+    onPark: () => void,
   ): Promise<{ kind: 'chosen'; choice: Choice; now: Date } | Outcome> {
     const holdUntil = Date.now() + HOLD_FOR_ROOM_MS;
     for (;;) {
@@ -146,7 +148,7 @@ export function createAssigner(deps: AssignerDeps) {
             ? [{ agentId: r.agentId, maxConcurrent: r.maxConcurrent }]
             : [],
         );
-        if (await deps.capacity.waitForRoom(full, holdUntil - Date.now())) continue;
+        if (await deps.capacity.waitForRoom(full, holdUntil - Date.now(), onPark)) continue;
         return giveUp(msg, task, taskType, eligibility.rejected, known, log);
       }
       const timeoutMs = task.timeoutMs ?? deps.assignmentTimeoutMs;
@@ -159,7 +161,7 @@ export function createAssigner(deps: AssignerDeps) {
         log,
       });
       if (choice) return { kind: 'chosen', choice, now };
-      if (await deps.capacity.waitForRoom(eligibility.eligible, holdUntil - Date.now())) continue;
+      if (await deps.capacity.waitForRoom(eligibility.eligible, holdUntil - Date.now(), onPark)) continue;
       return retry(
         Math.min(MAX_WAIT_RETRY_MS, backoffMs(msg.info.deliveryCount, MAX_WAIT_RETRY_MS, 50)),
         'every candidate filled up',

@@ -23,10 +23,7 @@ export class CapacityService {
   /** Tasks waiting for a slot, woken by capacity changes seen in the mirror (this replica's and others'). */
   private readonly room: RoomWaiters;
 
-  /**
-   * @param maxWaiting how many tasks may wait for a slot at once (`waitForRoom`); the worker passes half its
-   * handler concurrency, so the other half always serves tasks that can be assigned now.
-   */
+  /** @param maxWaiting how many tasks may wait for a slot at once (`waitForRoom`), each an unacknowledged message. */
   constructor(
     private readonly stores: Stores,
     onCasConflict: () => void = () => undefined,
@@ -43,10 +40,11 @@ export class CapacityService {
 
   /**
    * Waits until one of these full agents may have a free slot (true), or for at most `timeoutMs` (false). A task
-   * that waits here instead of being handed back with a delay takes a slot as soon as it frees.
+   * that waits here instead of being handed back with a delay takes a slot as soon as it frees. `onPark` runs when
+   * the wait begins (the caller gives its handler slot back then).
    */
-  waitForRoom(wanted: readonly RoomWanted[], timeoutMs: number): Promise<boolean> {
-    return this.room.wait(wanted, timeoutMs);
+  waitForRoom(wanted: readonly RoomWanted[], timeoutMs: number, onPark?: () => void): Promise<boolean> {
+    return this.room.wait(wanted, timeoutMs, onPark);
   }
 
   /** Reservations held (per the mirror) plus those this replica is making right now. */

@@ -110,6 +110,12 @@ const LOOP_RESTART_ATTEMPTS = 5;
 const SHUTDOWN_DRAIN_RESERVE_MS = 3_000;
 /** A drain gets at least this long even when the rest used up the grace period. */
 const MIN_DRAIN_MS = 500;
+/**
+ * Tasks that may wait in-process for a full agent's slot, per handler. Waiting tasks give their handler back, so
+ * this bounds only how many unacknowledged messages a replica holds that way (the consumers' max_ack_pending is
+ * 1,000 across replicas).
+ */
+const WAITING_TASKS_PER_HANDLER = 4;
 
 export class Worker {
   readonly #parts: Parts;
@@ -284,11 +290,10 @@ export class Worker {
       const stores = await openStores(js, log, { nc });
       const onConflict = (bucket: string) => () => metrics.casRetries.inc({ bucket });
       const profiles = new ProfileService(stores, kg, onConflict(Buckets.profiles));
-      // Half the handlers at most wait for a full agent's slot; with one handler, none does.
       const capacity = new CapacityService(
         stores,
         onConflict(Buckets.capacity),
-        Math.floor(config.concurrency / 2),
+        WAITING_TASKS_PER_HANDLER * config.concurrency,
       );
       const worker = new Worker({
         config,

@@ -98,7 +98,7 @@ describe('assigner', () => {
 
   it('keeps handlers for tasks another agent can take now while tasks for a full agent wait for its slot', async () => {
     env = await startEnv();
-    // Two handlers: at most one may wait for a slot, the other goes on serving.
+    // Two handlers. A task waiting for a full agent's slot gives its handler back, so the others go on serving.
     await startWorker(env, { WORKER_CONCURRENCY: '2' });
     const never = () => new Promise<never>(() => undefined);
     await startTestAgent(env, 'full', never, { maxConcurrent: 1 });

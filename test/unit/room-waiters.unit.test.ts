@@ -70,8 +70,14 @@ describe('RoomWaiters', () => {
     expect(await settled(third)).toBe('pending');
   });
 
-  it('waits for nobody with maxWaiting 0 (a single handler never waits)', async () => {
-    const room = new RoomWaiters(() => 1, 0);
-    await expect(settled(room.wait([{ agentId: 'a', maxConcurrent: 1 }], 5_000))).resolves.toBe(false);
+  it('calls onPark when a wait begins, not when it is refused', async () => {
+    const room = new RoomWaiters(() => 1, 1);
+    const parked: string[] = [];
+    const full = [{ agentId: 'a', maxConcurrent: 1 }];
+    const waiting = room.wait(full, 5_000, () => parked.push('first'));
+    await expect(room.wait(full, 5_000, () => parked.push('second'))).resolves.toBe(false);
+    await expect(room.wait(full, 0, () => parked.push('third'))).resolves.toBe(false);
+    expect(parked).toEqual(['first']);
+    expect(await settled(waiting)).toBe('pending');
   });
 });
