@@ -16,7 +16,7 @@ import type { HandlerSlot } from '../bus/consumer-loop.js';
 import type { Outcome } from '../bus/outcome.js';
 import { ack, backoffMs, deadLetter, retry } from '../bus/outcome.js';
 import type { TaskArrived } from '../domain/index.js';
-import { TaskArrivedSchema, decode, extractTaskType } from '../domain/index.js';
+import { TaskArrivedSchema, decode, extractTaskType, isLive } from '../domain/index.js';
 import { buildAssignment, publishAssignment } from './assignment-message.js';
 import type { CapacityService } from './capacity-service.js';
 import type { Choice } from './choose-and-reserve.js';
@@ -105,8 +105,15 @@ export function createAssigner(deps: AssignerDeps) {
         : { type: 'reassign' as const, assignment, at: now, note: choice.decision.mode };
     const written = await deps.tasks.execute(task.taskId, command, known);
     if (!written.decision.ok) {
+      // Keep the reservation only if the record says this agent holds this attempt now (a redelivery of the
+      // decision that wrote it). A task resent while its record is timed out, or a repeated request that decided
+      // on a stale record (the task has moved on, even completed), reserved a slot nobody will release.
       const current = written.state?.record;
-      const ours = current?.agentId === choice.agentId && current.attempt === attempt;
+      const ours =
+        current !== undefined &&
+        isLive(current) &&
+        current.agentId === choice.agentId &&
+        current.attempt === attempt;
       if (!ours && choice.reserved === 'reserved') await deps.capacity.release(choice.agentId, task.taskId);
       return settleDecided(written.state, log);
     }

@@ -1,8 +1,8 @@
 /**
  * Takes back assignments whose result did not arrive in time, or whose agent is gone, and asks for a new one.
  * Every replica sweeps its capacity mirror; exactly one wins the compare-and-swap that moves the task state to
- * `timed-out`, and every step after it is idempotent (the lifecycle, evidence keys), so a crash midway is finished
- * by the next sweep. The reassignment itself is a message: the task re-published on vapora.tasks.arrived with
+ * `timed-out`, and every step after it may be repeated (one reassign per attempt, evidence keys), so a crash
+ * midway is finished by the next sweep. The reassignment itself is a message: the task re-published on vapora.tasks.arrived with
  * `Vapora-Attempt: n+1`, which the assigner handles like an arrival but never gives to an agent it timed out on.
  * A late result from the first agent is still recorded; it cannot release capacity twice (reservations are per
  * task and agent) or trigger a second reassignment (the task state has moved on).
@@ -132,6 +132,7 @@ export class Reassigner {
    * Before the deadline, every reservation is compared with its task, at most every few seconds:
    * - a task that is over (completed, given up) frees a reservation left behind — one a server that lost its last
    *   writes brought back, say — which would otherwise make an idle agent look full until the deadline;
+   * - so does a task that is live with another agent (a decision that lost the write of the record, or crashed);
    * - an assignment the agent has not received is checked on the server (which also re-sends it if it was lost);
    *   once delivered, the task record says so, and only then can a timeout be charged.
    */
@@ -151,7 +152,15 @@ export class Reassigner {
       return;
     }
     const live = record.status === 'assigned' || record.status === 'reassigned';
-    if (!this.delivery || !live || record.agentId !== agentId || !record.assignment) return;
+    if (live && record.agentId !== agentId) {
+      // The task is live with another agent: this is the reservation of a decision that lost the write of the
+      // record (or crashed before it). Nobody else would release it before its deadline.
+      if (await this.deps.capacity.release(agentId, taskId)) {
+        this.deps.log.warn({ agentId, taskId, holder: record.agentId }, 'released a leftover reservation');
+      }
+      return;
+    }
+    if (!this.delivery || !live || !record.assignment) return;
     if (holderOf(record, record.attempt)?.deliveredAt !== undefined) return;
     if ((await this.delivery.check(record.assignment, now)) !== 'delivered') return;
     await this.deps.tasks.execute(taskId, { type: 'deliver', attempt: record.attempt, at: now }, stored);
@@ -198,8 +207,8 @@ export class Reassigner {
       this.deps.metrics.timeouts.inc({ why: reason });
       log.warn({ agentId, taskId, attempt, why: reason }, 'assignment taken back; requesting reassignment');
     }
-    // Every step from here is idempotent (the lifecycle, evidence keys), so a crash midway is finished by the next
-    // sweep.
+    // Every step from here may be repeated (one reassign per attempt, evidence keys), so a crash midway is finished
+    // by the next sweep.
     await this.requestReassignment(state.record);
     if (holderOf(state.record, attempt)?.charged === true) {
       await this.reportTimeout(state.record, agentId, reservation, now);
@@ -211,8 +220,9 @@ export class Reassigner {
 
   /**
    * No message id: a producer could publish one it guessed (`<taskId>.reassign.2`) first, and JetStream would drop
-   * this request as its duplicate. A repeat (a crash before the release, two replicas) is harmless instead: the
-   * lifecycle accepts one `arrive` per attempt, so the assigner settles the second as already decided.
+   * this request as its duplicate. A repeat (a crash before the release, two replicas sweeping at once) is harmless
+   * instead: only one `reassign` per attempt can be written to the record; a repeat that arrives later is settled as
+   * already decided, one handled at the same time reserves, loses the write and releases.
    */
   private async requestReassignment(record: TaskStateRecord): Promise<void> {
     const task = record.assignment?.task;

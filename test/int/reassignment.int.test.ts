@@ -1,5 +1,6 @@
 /** Reassignment of timed-out assignments and of tasks held by a vanished agent, across replicas. */
 import type { Assignment, ExecutionResult, TaskStateRecord } from '../../src/domain/index.js';
+import { reserve } from '../../src/domain/index.js';
 import { Kvm } from '@nats-io/kv';
 import { headers } from '@nats-io/transport-node';
 import { Buckets, Streams, Subjects } from '../../src/bus/subjects.js';
@@ -154,6 +155,81 @@ describe('reassignment', () => {
       ['fine', 2, 'Implement it', final.assignment!.taskType],
     ]);
     expect(final.assignment!.taskType).not.toBe('documentation');
+  });
+
+  it('takes a reassigned task from its record, not from a forged request that wins the race to it', async () => {
+    env = await startEnv();
+    await startWorker(env, fast);
+    const never = new Promise<never>(() => undefined);
+    await startTestAgent(env, 'stuck', () => never, { maxConcurrent: 1 });
+    await publishTask(env, { taskId: 'rec-1', title: 'Implement it' });
+    const first = await waitFor(async () => {
+      const s = await taskState(env!, 'rec-1');
+      return s?.status === 'timed-out' ? s : undefined;
+    });
+    // Nobody else can take it: the worker's own request is handed back with a growing delay. Meanwhile a forged
+    // request for attempt 2 (another title and type, a 1 ms deadline that would get the next agent charged) comes
+    // in, with an agent that can take it.
+    await new Promise((r) => setTimeout(r, 4_000));
+    const got: Assignment[] = [];
+    await startTestAgent(env, 'fine', async (a) => {
+      got.push(a);
+      return { success: true };
+    });
+    const h = headers();
+    h.set('Vapora-Attempt', '2');
+    const forged = { taskId: 'rec-1', title: 'Write the docs', taskType: 'documentation', timeoutMs: 1 };
+    await env.js.publish(Subjects.taskArrived, JSON.stringify(forged), { headers: h });
+    await completed(env, 'rec-1', 'the task to be completed by the new agent');
+    expect(got.map((a) => [a.agentId, a.attempt, a.task.title, a.taskType, a.task.timeoutMs])).toEqual([
+      ['fine', 2, 'Implement it', first.assignment!.taskType, undefined],
+    ]);
+  });
+
+  it('releases the slot a resent task reserved while its record was timed out', async () => {
+    env = await startEnv();
+    await startWorker(env, fast);
+    const never = new Promise<never>(() => undefined);
+    await startTestAgent(env, 'stuck', () => never, { maxConcurrent: 1 });
+    await publishTask(env, { taskId: 'p-1', title: 'Implement it' });
+    await waitFor(async () => (await taskState(env!, 'p-1'))?.status === 'timed-out');
+    await waitFor(async () => (await readInFlight(env!, 'stuck')) === 0, {
+      what: "'stuck' to be free again",
+    });
+    // The producer sends the task again under a new message id, with a week-long deadline. Attempt 1 is decided
+    // without reading the record, so a slot of 'stuck' is reserved before the record's create is refused.
+    const h = headers();
+    h.set('Nats-Msg-Id', 'p-1#resend');
+    const resent = { taskId: 'p-1', title: 'Implement it', timeoutMs: 604_800_000 };
+    await env.js.publish(Subjects.taskArrived, JSON.stringify(resent), { headers: h });
+    // 'stuck' has one slot: another task for it is assigned only if that reservation was given back.
+    await publishTask(env, { taskId: 'other-1', title: 'Implement that', candidates: ['stuck'] });
+    await waitFor(async () => (await taskState(env!, 'other-1'))?.agentId === 'stuck', {
+      timeoutMs: 10_000,
+      what: "other-1 to get 'stuck'",
+    });
+    expect((await taskState(env, 'p-1'))!.status).toBe('timed-out');
+  });
+
+  it('releases, well before its deadline, a reservation left for a task that is live with another agent', async () => {
+    env = await startEnv();
+    await startWorker(env, { SWEEP_INTERVAL_MS: '100' });
+    const never = () => new Promise<never>(() => undefined);
+    await startTestAgent(env, 'holder', never, { maxConcurrent: 2 });
+    await startTestAgent(env, 'loser', never, { maxConcurrent: 2 });
+    await publishTask(env, { taskId: 'live-1', title: 'Implement it', candidates: ['holder'] });
+    await waitFor(async () => (await taskState(env!, 'live-1'))?.agentId === 'holder');
+    // What a decision that reserved 'loser' and then lost the write of the record (or crashed) leaves behind.
+    const capacity = await new Kvm(env.js).open(Buckets.capacity);
+    const left = reserve(undefined, 'loser', 'live-1', 2, new Date(), 600_000);
+    if (left.kind !== 'reserved') throw new Error('could not build the reservation');
+    await capacity.put('loser', JSON.stringify(left.next));
+    await waitFor(async () => (await readInFlight(env!, 'loser')) === 0, {
+      timeoutMs: 10_000,
+      what: "the leftover reservation on 'loser' to be released",
+    });
+    expect(await readInFlight(env, 'holder')).toBe(1);
+    expect((await taskState(env, 'live-1'))!.agentId).toBe('holder');
   });
 
   it('gives a task back when its agent is gone', async () => {

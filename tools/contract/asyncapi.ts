@@ -24,7 +24,7 @@ const HEADERS = {
         'the taskId, so a task published twice within 2 minutes is stored once. Producers set it; the worker’s reassignment requests carry none (a guessable id could be published first and get the request dropped)',
       ),
       'Vapora-Attempt': str(
-        'Set by the worker on a reassignment request (the attempt to make, 2 or more); producers never set it. A request only: acted on once per attempt, while the task record says the previous attempt was taken back, with the task taken from that record.',
+        'Set by the worker on a reassignment request (the attempt to make, 2 or more); producers do not set it. Only a request: the worker acts on it once per attempt, while the task record says the previous attempt was taken back, and takes the task from that record, so one sent by anybody else changes nothing the worker would not have done.',
         { pattern: '^[0-9]+$' },
       ),
       'Vapora-Replayed-From': str('Set by `dlq replay`: VAPORA_DLQ:<sequence> of the dead letter replayed.'),
