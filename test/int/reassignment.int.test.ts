@@ -43,6 +43,16 @@ function completed(e: Env, taskId: string, what: string): Promise<TaskStateRecor
   );
 }
 
+/** One fast-timing worker, and a task held by 'stuck', an agent with one slot that never reports. */
+async function withStuckTask(taskId: string): Promise<Env> {
+  const e = await startEnv();
+  env = e;
+  await startWorker(e, fast);
+  await startTestAgent(e, 'stuck', () => new Promise<never>(() => undefined), { maxConcurrent: 1 });
+  await publishTask(e, { taskId, title: 'Implement it' });
+  return e;
+}
+
 describe('reassignment', () => {
   it('reassigns a task whose result does not arrive in time to another agent, exactly once across two replicas', async () => {
     env = await startEnv();
@@ -131,11 +141,7 @@ describe('reassignment', () => {
   });
 
   it('still reassigns when a producer published the reassignment request, with a guessable id, before the timeout', async () => {
-    env = await startEnv();
-    await startWorker(env, fast);
-    const never = new Promise<never>(() => undefined);
-    await startTestAgent(env, 'stuck', () => never, { maxConcurrent: 1 });
-    await publishTask(env, { taskId: 'squat-1', title: 'Implement it' });
+    env = await withStuckTask('squat-1');
     await waitFor(async () => (await taskState(env!, 'squat-1'))?.agentId === 'stuck');
     // Anyone allowed to publish tasks may do this: a request for attempt 2, early, with another body, under the id
     // a worker that set message ids would use. While attempt 1 is live it is refused (settled, acked).
@@ -158,11 +164,7 @@ describe('reassignment', () => {
   });
 
   it('takes a reassigned task from its record, not from a forged request that wins the race to it', async () => {
-    env = await startEnv();
-    await startWorker(env, fast);
-    const never = new Promise<never>(() => undefined);
-    await startTestAgent(env, 'stuck', () => never, { maxConcurrent: 1 });
-    await publishTask(env, { taskId: 'rec-1', title: 'Implement it' });
+    env = await withStuckTask('rec-1');
     const first = await waitFor(async () => {
       const s = await taskState(env!, 'rec-1');
       return s?.status === 'timed-out' ? s : undefined;
@@ -187,11 +189,7 @@ describe('reassignment', () => {
   });
 
   it('releases the slot a resent task reserved while its record was timed out', async () => {
-    env = await startEnv();
-    await startWorker(env, fast);
-    const never = new Promise<never>(() => undefined);
-    await startTestAgent(env, 'stuck', () => never, { maxConcurrent: 1 });
-    await publishTask(env, { taskId: 'p-1', title: 'Implement it' });
+    env = await withStuckTask('p-1');
     await waitFor(async () => (await taskState(env!, 'p-1'))?.status === 'timed-out');
     await waitFor(async () => (await readInFlight(env!, 'stuck')) === 0, {
       what: "'stuck' to be free again",
