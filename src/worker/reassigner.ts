@@ -2,8 +2,9 @@
  * Takes back assignments whose result did not arrive in time, or whose agent is gone, and asks for a new one.
  * Every replica sweeps its capacity mirror; exactly one wins the compare-and-swap that moves the task state to
  * `timed-out`, and every step after it may be repeated (one reassign per attempt, evidence keys), so a crash
- * midway is finished by the next sweep. The reassignment itself is a message: the task re-published on vapora.tasks.arrived with
- * `Vapora-Attempt: n+1`, which the assigner handles like an arrival but never gives to an agent it timed out on.
+ * midway is finished by the next sweep. The reassignment itself is a message: the task re-published on
+ * vapora.tasks.arrived with `Vapora-Attempt: n+1`, which the assigner handles like an arrival but never gives to an
+ * agent it timed out on.
  * A late result from the first agent is still recorded; it cannot release capacity twice (reservations are per
  * task and agent) or trigger a second reassignment (the task state has moved on).
  */
