@@ -66,7 +66,9 @@ export const HOLD_FOR_ROOM_MS = 2_000;
 
 export function createAssigner(deps: AssignerDeps) {
   const clock = deps.clock ?? (() => new Date());
-  const giveUp = createGiveUp(deps, clock, (current, log) => settleDecided(current, log));
+  const { noEligibleAgent, abandon } = createGiveUp(deps, clock, (current, log) =>
+    settleDecided(current, log),
+  );
 
   return async function handleTask(msg: JsMsg, parentLog: Logger, slot?: HandlerSlot): Promise<Outcome> {
     const decoded = decode(TaskArrivedSchema, msg.data);
@@ -81,13 +83,17 @@ export function createAssigner(deps: AssignerDeps) {
       { type: 'arrive', attempt, at: clock() },
       known,
     );
-    if (!arrived.decision.ok) return settleDecided(arrived.state, log);
-
     // A reassignment request is a claim anyone allowed to publish tasks could make: the task and its type come from
     // the worker's own record of attempt 1, never from the request's body.
     const recorded = known?.record.assignment;
     const task = recorded?.task ?? decoded.value;
     const taskType = recorded?.taskType ?? task.taskType ?? extractTaskType(task.title, task.description);
+    if (!arrived.decision.ok) {
+      const { rejection } = arrived.decision;
+      if (rejection.code !== 'attempts-exhausted') return settleDecided(arrived.state, log);
+      return abandon(msg, task, taskType, rejection.reason, arrived.state, log);
+    }
+
     const found = await findRoom(msg, task, taskType, known, log, () => slot?.release());
     if (found.kind !== 'chosen') return found;
     const { choice, now } = found;
@@ -156,7 +162,7 @@ export function createAssigner(deps: AssignerDeps) {
             : [],
         );
         if (await deps.capacity.waitForRoom(full, holdUntil - Date.now(), onPark)) continue;
-        return giveUp(msg, task, taskType, eligibility.rejected, known, log);
+        return noEligibleAgent(msg, task, taskType, eligibility.rejected, known, log);
       }
       const timeoutMs = task.timeoutMs ?? deps.assignmentTimeoutMs;
       const choice = await chooseAndReserve(deps, {

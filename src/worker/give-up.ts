@@ -28,7 +28,42 @@ export function createGiveUp(
   clock: () => Date,
   settleDecided: (current: StoredTaskState | null, log: Logger) => Promise<Outcome>,
 ) {
-  return async function noEligibleAgent(
+  /**
+   * Gives the task up now: decide before publishing (a task decided meanwhile is not announced), publish before
+   * writing (a failed publish is retried by the redelivery, which still finds the task undecided).
+   */
+  async function abandon(
+    msg: JsMsg,
+    task: TaskArrived,
+    taskType: string,
+    reason: string,
+    known: StoredTaskState | null,
+    log: Logger,
+  ): Promise<Outcome> {
+    const now = clock();
+    const seen = new Date(Math.floor(msg.info.timestampNanos / 1e6));
+    const current = known ?? (await deps.tasks.get(task.taskId));
+    const command = { type: 'give-up' as const, taskId: task.taskId, reason, firstSeenAt: seen, at: now };
+    if (!decide(current?.record ?? null, command).ok) return settleDecided(current, log);
+    const event: Unassignable = {
+      taskId: task.taskId,
+      reason,
+      taskType,
+      firstSeenAt: current?.record.firstSeenAt ?? seen.toISOString(),
+      givenUpAt: now.toISOString(),
+      task,
+    };
+    await deps.js.publish(Subjects.tasksUnassignable, JSON.stringify(event), {
+      msgID: `unassignable-${task.taskId}`,
+    });
+    const written = await deps.tasks.execute(task.taskId, command, current);
+    if (!written.decision.ok) return settleDecided(written.state, log);
+    deps.metrics.unassignable.inc();
+    log.warn({ reason }, 'unassignable');
+    return ack();
+  }
+
+  async function noEligibleAgent(
     msg: JsMsg,
     task: TaskArrived,
     taskType: string,
@@ -47,28 +82,10 @@ export function createGiveUp(
       return retry(Math.min(MAX_WAIT_RETRY_MS, backoffMs(msg.info.deliveryCount)), why);
     }
     const reason = `${why}; gave up after ${Math.round(deps.unassignableAfterMs / 1000)}s`;
-    const current = known ?? (await deps.tasks.get(task.taskId));
-    const command = { type: 'give-up' as const, taskId: task.taskId, reason, firstSeenAt: seen, at: now };
-    // Decide before publishing (a task decided meanwhile is not announced), publish before writing (a failed
-    // publish is retried by the redelivery, which still finds the task undecided).
-    if (!decide(current?.record ?? null, command).ok) return settleDecided(current, log);
-    const event: Unassignable = {
-      taskId: task.taskId,
-      reason,
-      taskType,
-      firstSeenAt: seen.toISOString(),
-      givenUpAt: now.toISOString(),
-      task,
-    };
-    await deps.js.publish(Subjects.tasksUnassignable, JSON.stringify(event), {
-      msgID: `unassignable-${task.taskId}`,
-    });
-    const written = await deps.tasks.execute(task.taskId, command, current);
-    if (!written.decision.ok) return settleDecided(written.state, log);
-    deps.metrics.unassignable.inc();
-    log.warn({ reason }, 'unassignable');
-    return ack();
-  };
+    return abandon(msg, task, taskType, reason, known, log);
+  }
+
+  return { noEligibleAgent, abandon };
 }
 
 function describeRejections(rejected: readonly Ineligibility[]): string {

@@ -1,6 +1,12 @@
 /** Reassignment of timed-out assignments and of tasks held by a vanished agent, across replicas. */
-import type { Assignment, ExecutionResult, TaskStateRecord } from '../../src/domain/index.js';
-import { reserve } from '../../src/domain/index.js';
+import type {
+  Assignment,
+  ExecutionResult,
+  TaskCommand,
+  TaskStateRecord,
+  Unassignable,
+} from '../../src/domain/index.js';
+import { MAX_ATTEMPTS, decide, fold, reserve } from '../../src/domain/index.js';
 import { Kvm } from '@nats-io/kv';
 import { headers } from '@nats-io/transport-node';
 import { Buckets, Streams, Subjects } from '../../src/bus/subjects.js';
@@ -228,6 +234,61 @@ describe('reassignment', () => {
     });
     expect(await readInFlight(env, 'holder')).toBe(1);
     expect((await taskState(env, 'live-1'))!.agentId).toBe('holder');
+  });
+
+  it(`gives a task up, announced as unassignable, when asked for attempt ${MAX_ATTEMPTS + 1}`, async () => {
+    env = await startEnv();
+    await startWorker(env, fast);
+    // A record the worker would have written: the task taken back MAX_ATTEMPTS times, from a different agent each.
+    const t0 = Date.now() - 3_600_000;
+    const attemptOf = (agentId: string, attempt: number): Assignment => ({
+      taskId: 'bounced-1',
+      agentId,
+      taskType: 'coding',
+      policy: 'thompson',
+      score: { base: 0, expertise: 0, confidence: 0, final: 0 },
+      ranking: [],
+      reasoning: 'test',
+      assignedAt: new Date(t0 + attempt * 1000).toISOString(),
+      attempt,
+      task: { taskId: 'bounced-1', title: 'Implement it' },
+    });
+    let record: TaskStateRecord | null = null;
+    for (let k = 1; k <= MAX_ATTEMPTS; k += 1) {
+      const when = new Date(t0 + k * 1000);
+      const commands: TaskCommand[] = [
+        k === 1
+          ? { type: 'assign', assignment: attemptOf(`a${k}`, k), firstSeenAt: new Date(t0), at: when }
+          : { type: 'reassign', assignment: attemptOf(`a${k}`, k), at: when },
+        { type: 'time-out', agentId: `a${k}`, attempt: k, why: 'timeout', countsAsFailure: true, at: when },
+      ];
+      for (const command of commands) {
+        const decision = decide(record, command);
+        if (!decision.ok) throw new Error(decision.rejection.reason);
+        record = fold(decision.events, record);
+      }
+    }
+    await (await new Kvm(env.js).open(Buckets.tasks)).create('bounced-1', JSON.stringify(record));
+    const h = headers();
+    h.set('Vapora-Attempt', String(MAX_ATTEMPTS + 1));
+    await env.js.publish(Subjects.taskArrived, JSON.stringify({ taskId: 'bounced-1', title: 'x' }), {
+      headers: h,
+    });
+    const final = await waitFor(async () => {
+      const state = await taskState(env!, 'bounced-1');
+      return state?.status === 'unassignable' ? state : undefined;
+    });
+    expect(final.history.at(-1)?.note).toMatch(new RegExp(`taken back ${MAX_ATTEMPTS} times`));
+    const announced = (await readStream(env, Streams.tasks, 'vapora.tasks.unassignable')).map((m) =>
+      m.json<Unassignable>(),
+    );
+    expect(announced).toHaveLength(1);
+    expect(announced[0]).toMatchObject({
+      taskId: 'bounced-1',
+      task: { title: 'Implement it' },
+      firstSeenAt: new Date(t0).toISOString(),
+    });
+    expect(await readStream(env, Streams.assignments)).toHaveLength(0);
   });
 
   it('gives a task back when its agent is gone', async () => {

@@ -10,7 +10,16 @@ import type {
   TaskStateRecord,
   TimeoutReason,
 } from '../../src/domain/index.js';
-import { TRANSITIONS, canMove, decide, evolve, fold, holderOf, isLive } from '../../src/domain/index.js';
+import {
+  MAX_ATTEMPTS,
+  TRANSITIONS,
+  canMove,
+  decide,
+  evolve,
+  fold,
+  holderOf,
+  isLive,
+} from '../../src/domain/index.js';
 import { IllegalTransitionError } from '../../src/errors.js';
 
 const T0 = new Date('2026-06-15T12:00:00.000Z');
@@ -160,6 +169,33 @@ describe('assign and reassign', () => {
   });
   it('never reassigns a completed task', () => {
     expect(rejection(decide(given(assign('a'), complete('a', 1)), reassign('b', 2)))).toBe('already-decided');
+  });
+});
+
+describe('a task taken back many times', () => {
+  /** Attempts 1..n, each held by agent a<k> and timed out. */
+  function bounced(n: number): TaskStateRecord {
+    const commands: TaskCommand[] = [assign('a1'), timeOut('a1', 1)];
+    for (let k = 2; k <= n; k += 1) commands.push(reassign(`a${k}`, k), timeOut(`a${k}`, k));
+    return given(...commands)!;
+  }
+
+  it('still never goes back to its first agent after more timeouts than the history keeps', () => {
+    const state = bounced(30); // 60 history entries; the history keeps the last 50
+    expect(state.history.some((h) => h.agentId === 'a1')).toBe(false);
+    expect(rejection(decide(state, reassign('a1', 31)))).toBe('excluded-agent');
+    expect(events(decide(state, reassign('fresh', 31)))).toHaveLength(1);
+  });
+
+  it(`is given up, not assigned again, after MAX_ATTEMPTS (${MAX_ATTEMPTS}) attempts`, () => {
+    const state = bounced(MAX_ATTEMPTS);
+    expect(rejection(decide(state, { type: 'arrive', attempt: MAX_ATTEMPTS + 1, at: at(90) }))).toBe(
+      'attempts-exhausted',
+    );
+    expect(
+      events(decide(bounced(MAX_ATTEMPTS - 1), { type: 'arrive', attempt: MAX_ATTEMPTS, at: at(90) })),
+    ).toEqual([]);
+    expect(events(decide(state, giveUp()))[0]).toMatchObject({ type: 'gave-up' });
   });
 });
 

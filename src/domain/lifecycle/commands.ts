@@ -58,7 +58,9 @@ export type RejectionCode =
   /** The agent may not get this task again (it timed out on it). */
   | 'excluded-agent'
   /** The attempt's outcome is its charged timeout: a result the server received after it does not count. */
-  | 'superseded';
+  | 'superseded'
+  /** The task has had MAX_ATTEMPTS attempts: it is to be given up, not assigned again. */
+  | 'attempts-exhausted';
 
 export interface Rejection {
   code: RejectionCode;

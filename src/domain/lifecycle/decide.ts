@@ -5,7 +5,7 @@
  */
 import type { Decision, Rejection, RejectionCode, TaskCommand, TaskEvent } from './commands.js';
 import type { TaskStateRecord } from './task-state.js';
-import { holderOf, isLive, timedOutAgents } from './task-state.js';
+import { MAX_ATTEMPTS, holderOf, isLive, timedOutAgents } from './task-state.js';
 import type { LifecycleStatus } from './transitions.js';
 
 const accept = (...events: TaskEvent[]): Decision => ({ ok: true, events });
@@ -110,8 +110,15 @@ function decideArrive(state: TaskStateRecord | null, attempt: number): Decision 
   if (attempt === 1 && state === null) return accept();
   if (attempt > 1 && state === null)
     return reject('unknown-task', `no record of the task for attempt ${attempt}`);
-  if (attempt > 1 && state !== null && state.status === 'timed-out' && state.attempt === attempt - 1)
+  if (attempt > 1 && state !== null && state.status === 'timed-out' && state.attempt === attempt - 1) {
+    if (attempt > MAX_ATTEMPTS) {
+      return reject(
+        'attempts-exhausted',
+        `taken back ${state.attempt} times; a task gets ${MAX_ATTEMPTS} attempts`,
+      );
+    }
     return accept();
+  }
   return reject('already-decided', `attempt ${attempt} is not wanted (${describe(state)})`);
 }
 

@@ -48,20 +48,31 @@ export interface TaskStateRecord {
 
 /** History is capped so a record stays small however often a task bounces. */
 export const TASK_HISTORY_LIMIT = 50;
-/** Holders are capped like history: a task bounced this often is given up long before. */
+/** Holders are capped like history; MAX_ATTEMPTS gives a task up before any holder is forgotten. */
 export const TASK_HOLDERS_LIMIT = 50;
+/**
+ * Attempts a task gets. Every holder of every attempt is remembered (TASK_HOLDERS_LIMIT), so no agent a task timed
+ * out on is offered it again; a task taken back this often (one that hangs every agent, say) is given up instead of
+ * going round the fleet charging each agent a timeout.
+ */
+export const MAX_ATTEMPTS = TASK_HOLDERS_LIMIT;
 
 export function isLive(record: TaskStateRecord): boolean {
   return record.status === 'assigned' || record.status === 'reassigned';
 }
 
-/** Agents this task already timed out on: a reassignment never goes back to them. */
+/**
+ * Agents this task already timed out on: a reassignment never goes back to them. Read from the holders (one per
+ * attempt) and from the history (records written before holders were kept); history alone keeps only the last 25
+ * attempts (two entries each).
+ */
 export function timedOutAgents(record: TaskStateRecord): Set<string> {
-  return new Set(
-    record.history
-      .filter((entry) => entry.status === 'timed-out' && entry.agentId)
-      .map((entry) => entry.agentId!),
-  );
+  const agents = new Set<string>();
+  for (const holder of record.holders ?? []) if (holder.timedOutAt !== undefined) agents.add(holder.agentId);
+  for (const entry of record.history) {
+    if (entry.status === 'timed-out' && entry.agentId) agents.add(entry.agentId);
+  }
+  return agents;
 }
 
 /**
