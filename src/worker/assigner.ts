@@ -111,15 +111,12 @@ export function createAssigner(deps: AssignerDeps) {
         : { type: 'reassign' as const, assignment, at: now, note: choice.decision.mode };
     const written = await deps.tasks.execute(task.taskId, command, known);
     if (!written.decision.ok) {
-      // Keep the reservation only if the record says this agent holds this attempt now (a redelivery of the
-      // decision that wrote it). A task resent while its record is timed out, or a repeated request that decided
-      // on a stale record (the task has moved on, even completed), reserved a slot nobody will release.
+      // Keep the reservation only if the record says this agent holds the task now (a redelivery of the decision
+      // that wrote it, or another attempt's decision that picked the same agent and shares the reservation). A task
+      // resent while its record is timed out, or a repeated request that decided on a stale record (the task has
+      // moved on, even completed), reserved a slot nobody else would release.
       const current = written.state?.record;
-      const ours =
-        current !== undefined &&
-        isLive(current) &&
-        current.agentId === choice.agentId &&
-        current.attempt === attempt;
+      const ours = current !== undefined && isLive(current) && current.agentId === choice.agentId;
       if (!ours && choice.reserved === 'reserved') await deps.capacity.release(choice.agentId, task.taskId);
       return settleDecided(written.state, log);
     }
