@@ -4,6 +4,10 @@
  * so each heartbeat is handled once. A heartbeat becomes the registry entry under the subject's id, bounded by the
  * operator's roster and stamped with the worker's receive time (an agent's own clock is never trusted). An agent's
  * first heartbeat also creates its assignment consumer.
+ *
+ * Heartbeats waiting to be handled are kept per subject, the latest only (a heartbeat states the whole registration),
+ * and handled in turn: an agent that floods its own subject costs one registry write per turn, and cannot queue the
+ * other agents' heartbeats behind its own until their entries expire.
  */
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
@@ -24,12 +28,25 @@ export interface RegistryDeps {
   clock?: () => Date;
 }
 
+/**
+ * An unchanged registration is written at most this often per agent and replica. Every write reaches every
+ * replica's registry mirror; heartbeats come every 10 s by default and an entry lives 30 s, so this costs nothing
+ * to an honest agent and caps what one flooding its own subject can make the registry do.
+ */
+export const MIN_REFRESH_MS = 1_000;
+
 /** Queue group of every replica's heartbeat subscription. */
 export const HEARTBEAT_QUEUE = 'vapora-learning-workers';
 
 export class RegistryService {
   private subscription: Subscription | undefined;
   private done: Promise<void> = Promise.resolve();
+  /** subject → the latest heartbeat not handled yet; insertion order is the order of turns. */
+  private readonly waiting = new Map<string, Uint8Array>();
+  private draining: Promise<void> = Promise.resolve();
+  private drainRunning = false;
+  /** agentId → when this replica last wrote its registration, and what it wrote (without the time). */
+  private readonly written = new Map<string, { at: number; same: string }>();
   /** Agents whose consumer this replica has ensured, with the ceiling it was ensured for. */
   private readonly consumers = new Map<string, number>();
   private readonly specs: ReadonlyMap<string, AgentSpec>;
@@ -50,9 +67,9 @@ export class RegistryService {
     this.subscription = subscription;
     this.done = (async () => {
       for await (const msg of subscription) {
-        await this.handle(msg.subject, msg.data).catch((err: unknown) =>
-          this.deps.log.warn({ err, subject: msg.subject }, 'heartbeat not recorded; the next one will be'),
-        );
+        // A newer heartbeat of the same subject replaces the waiting one and keeps its turn.
+        this.waiting.set(msg.subject, msg.data);
+        if (!this.drainRunning) this.draining = this.drain();
       }
     })();
   }
@@ -60,9 +77,28 @@ export class RegistryService {
   async stop(): Promise<void> {
     this.subscription?.unsubscribe();
     await this.done;
+    await this.draining;
   }
 
-  /** Applies one heartbeat; exposed for the unit of work, not for callers outside the worker. */
+  /** Handles the waiting heartbeats, one subject at a time, until none is left. */
+  private async drain(): Promise<void> {
+    this.drainRunning = true;
+    try {
+      for (const [subject, data] of this.waiting) {
+        this.waiting.delete(subject);
+        await this.handle(subject, data).catch((err: unknown) =>
+          this.deps.log.warn({ err, subject }, 'heartbeat not recorded; the next one will be'),
+        );
+      }
+    } finally {
+      this.drainRunning = false;
+    }
+  }
+
+  /**
+   * Applies one heartbeat; exposed for the unit of work, not for callers outside the worker. Returns the
+   * registration written, or undefined when nothing was (ignored, leaving, or an unchanged one refreshed too soon).
+   */
   async handle(subject: string, data: Uint8Array): Promise<AgentRegistration | undefined> {
     const agentId = agentIdOfHeartbeatSubject(subject);
     const decoded = decode(AgentHeartbeatSchema, data);
@@ -74,6 +110,7 @@ export class RegistryService {
       return undefined;
     }
     if (decoded.value.leaving === true) {
+      this.written.delete(agentId);
       await this.deps.agentsKv.delete(agentId);
       return undefined;
     }
@@ -90,7 +127,13 @@ export class RegistryService {
       return undefined;
     }
     await this.ensureConsumer(agentId, verdict.registration.maxConcurrent);
+    const { heartbeatAt: _at, ...rest } = verdict.registration;
+    const same = JSON.stringify(rest);
+    const last = this.written.get(agentId);
+    if (last !== undefined && last.same === same && now.getTime() - last.at < MIN_REFRESH_MS)
+      return undefined;
     await this.deps.agentsKv.put(agentId, JSON.stringify(verdict.registration));
+    this.written.set(agentId, { at: now.getTime(), same });
     return verdict.registration;
   }
 
