@@ -18,6 +18,29 @@ afterEach(async () => {
   env = undefined;
 });
 
+/** A registry service on the real connection whose registry writes go to `put` (and deletes nowhere). */
+async function registryWith(
+  e: Env,
+  put: (key: string, value: string) => Promise<void>,
+  clock?: () => Date,
+): Promise<RegistryService> {
+  const agentsKv = {
+    put: async (key: string, value: string) => {
+      await put(key, value);
+      return 1;
+    },
+    delete: async () => undefined,
+  } as unknown as KV;
+  return new RegistryService({
+    nc: e.nc,
+    jsm: await jetstreamManager(e.nc),
+    agentsKv,
+    roster: undefined,
+    log: silent,
+    ...(clock ? { clock } : {}),
+  });
+}
+
 describe('RegistryService', () => {
   it('keeps the latest heartbeat per agent while it writes: a flood from one agent is one write per turn', async () => {
     env = await startEnv();
@@ -25,20 +48,9 @@ describe('RegistryService', () => {
     const writes: string[] = [];
     let open: (() => void) | undefined;
     const gate = new Promise<void>((resolve) => (open = resolve));
-    const agentsKv = {
-      put: async (key: string) => {
-        writes.push(key);
-        await gate;
-        return writes.length;
-      },
-      delete: async () => undefined,
-    } as unknown as KV;
-    service = new RegistryService({
-      nc: env.nc,
-      jsm: await jetstreamManager(env.nc),
-      agentsKv,
-      roster: undefined,
-      log: silent,
+    service = await registryWith(env, async (key) => {
+      writes.push(key);
+      await gate;
     });
     await service.start();
     const beat = (agentId: string, maxConcurrent = 2) =>
@@ -64,26 +76,18 @@ describe('RegistryService', () => {
   it('writes an unchanged registration at most once a second per agent, and a changed one at once', async () => {
     env = await startEnv();
     const written: string[] = [];
-    const agentsKv = {
-      put: async (_key: string, value: string) => {
+    let now = T0;
+    service = await registryWith(
+      env,
+      async (_key, value) => {
         const { maxConcurrent, heartbeatAt } = JSON.parse(value) as {
           maxConcurrent: number;
           heartbeatAt: string;
         };
         written.push(`${maxConcurrent}@${Date.parse(heartbeatAt) - T0}`);
-        return written.length;
       },
-      delete: async () => undefined,
-    } as unknown as KV;
-    let now = T0;
-    service = new RegistryService({
-      nc: env.nc,
-      jsm: await jetstreamManager(env.nc),
-      agentsKv,
-      roster: undefined,
-      log: silent,
-      clock: () => new Date(now),
-    });
+      () => new Date(now),
+    );
     const beat = async (maxConcurrent: number) => {
       await service!.handle(
         Subjects.heartbeat('steady'),
