@@ -188,7 +188,7 @@ export function createAssigner(deps: AssignerDeps) {
     const record = current?.record;
     const recent =
       record !== undefined && clock().getTime() - Date.parse(record.updatedAt) < REPUBLISH_WITHIN_MS;
-    const live = record?.status === 'assigned' || record?.status === 'reassigned';
+    const live = record !== undefined && isLive(record);
     if (recent && live && record.assignment) await publishAssignment(deps.js, record.assignment);
     log.debug({ status: record?.status }, 'task already decided');
     return ack();

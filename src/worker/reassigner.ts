@@ -13,7 +13,7 @@ import { headers } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { Subjects } from '../bus/subjects.js';
 import type { ExecutionResult, Reservation, TaskStateRecord } from '../domain/index.js';
-import { expiredReservations, holderOf } from '../domain/index.js';
+import { expiredReservations, holderOf, isLive } from '../domain/index.js';
 import { REASSIGN_ATTEMPT_HEADER } from './assigner.js';
 import type { CapacityService } from './capacity-service.js';
 import { DeliveryCheck } from './delivery-check.js';
@@ -152,7 +152,7 @@ export class Reassigner {
       }
       return;
     }
-    const live = record.status === 'assigned' || record.status === 'reassigned';
+    const live = isLive(record);
     if (live && record.agentId !== agentId) {
       // The task is live with another agent: this is the reservation of a decision that lost the write of the
       // record (or crashed before it). Nobody else would release it before its deadline.
@@ -194,7 +194,7 @@ export class Reassigner {
     const attempt = stored.record.attempt;
     const countsAsFailure = this.deps.timeoutCountsAsFailure;
     // No penalty without delivery: an assignment the agent never received is taken back uncharged.
-    const live = stored.record.status === 'assigned' || stored.record.status === 'reassigned';
+    const live = isLive(stored.record);
     const delivered = !live || stored.record.agentId !== agentId || (await this.wasDelivered(stored.record));
     const reason = delivered ? why : ('undelivered' as const);
     const command = { type: 'time-out' as const, agentId, attempt, why: reason, countsAsFailure, at: now };
